@@ -1,0 +1,1 @@
+"""The aggregator: applies accepted reports to the stored state, exactly once."""

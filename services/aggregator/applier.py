@@ -1,0 +1,118 @@
+"""Runs the apply scripts: the only code that changes the aggregated state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from services.aggregator import scripts
+from shared import names
+from shared.domain.state import ReportKind
+from shared.wire import GigabitReport, ReportEnvelope, SitesReport
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one entry did: applied (with its summary), already done, or rejected."""
+
+    result: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    reason: str = ""
+
+
+def entry_version(as_of: str, entry_id: str) -> str:
+    """Orders reports by as_of, then by arrival; fixed width so Lua can compare strings."""
+    millis, _, sequence = entry_id.partition("-")
+    return f"{as_of}/{int(millis):015d}-{int(sequence or 0):010d}"
+
+
+class ReportApplier:
+    def __init__(self, redis: Redis, group: str = names.AGGREGATOR_GROUP) -> None:
+        self._redis = redis
+        self._group = group
+        self._apply_sites = redis.register_script(scripts.APPLY_SITES)
+        self._apply_gigabit = redis.register_script(scripts.APPLY_GIGABIT)
+        self._dead_letter = redis.register_script(scripts.DEAD_LETTER)
+
+    def _head(
+        self, envelope: ReportEnvelope, entry_id: str, as_of: str, period: str, now: datetime
+    ) -> tuple[list[str], list[str]]:
+        keys = [
+            names.report_key(envelope.report_id),
+            names.REPORTS_STREAM,
+            names.PROGRESS_STREAM,
+            names.DEAD_LETTER_STREAM,
+            names.city_periods_key(envelope.city, envelope.kind),
+            names.LAST_RECEIVED_KEY,
+        ]
+        progress_groups = names.STREAM_GROUPS[names.PROGRESS_STREAM]
+        args = [
+            envelope.report_id,
+            envelope.city,
+            self._group,
+            entry_id,
+            now.isoformat(),
+            f"{envelope.received_at.timestamp():.3f}",
+            period,
+            entry_version(as_of, entry_id),
+            str(envelope.kind),
+            names.last_received_field(envelope.city, envelope.kind),
+            str(len(progress_groups)),
+            *progress_groups,
+        ]
+        return keys, args
+
+    async def apply(self, envelope: ReportEnvelope, entry_id: str, now: datetime) -> Outcome:
+        """Apply the entry's report; raises if the payload does not decode (a poison entry)."""
+        report = envelope.report()
+        keys, args = self._head(envelope, entry_id, report.as_of.isoformat(), report.period, now)
+        if isinstance(report, SitesReport):
+            keys += [
+                names.city_sites_key(envelope.city),
+                names.city_site_days_key(envelope.city),
+                names.SITE_OWNER_KEY,
+            ]
+            for site in report.sites:
+                args += [site.site_id, site.record()]
+            raw = await self._apply_sites(keys=keys, args=args)
+        else:
+            assert isinstance(report, GigabitReport) and envelope.kind is ReportKind.GIGABIT
+            keys += [
+                names.city_indicators_key(envelope.city),
+                names.city_indicator_history_key(envelope.city),
+            ]
+            args.append(report.as_of.isoformat())
+            for key, value in sorted(report.indicators.items()):
+                args += [key, repr(float(value))]
+            raw = await self._apply_gigabit(keys=keys, args=args)
+        return _outcome(raw)
+
+    async def dead_letter(
+        self, entry_id: str, fields: dict[str, str], reason: str, attempts: int
+    ) -> str:
+        report_id = fields.get("report_id", "")
+        keys = [
+            names.report_key(report_id),
+            names.REPORTS_STREAM,
+            names.DEAD_LETTER_STREAM,
+            names.ENTRY_ERRORS_KEY,
+        ]
+        args = [report_id, self._group, entry_id, reason, str(attempts)]
+        for field, value in fields.items():
+            args += [field, value]
+        return str(await self._dead_letter(keys=keys, args=args))
+
+    async def remember_error(self, entry_id: str, error: str) -> None:
+        """Keep the latest failure of an entry, so its dead-letter reason can say what went wrong."""
+        await self._redis.hset(names.ENTRY_ERRORS_KEY, entry_id, error[:500])
+
+
+def _outcome(raw: list[object]) -> Outcome:
+    result = str(raw[0])
+    if result == "applied":
+        return Outcome(result, int(str(raw[1])), int(str(raw[2])), int(str(raw[3])))
+    return Outcome(result, reason=str(raw[1]))

@@ -1,0 +1,98 @@
+"""Composition root of the aggregator: settings -> Redis, broker, handler -> HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import uvicorn
+from faststream import AckPolicy
+from faststream.redis import RedisBroker, StreamSub
+from faststream.redis.annotations import RedisStreamMessage
+from faststream.redis.prometheus import RedisPrometheusMiddleware
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+
+from services.aggregator.applier import ReportApplier
+from services.aggregator.handler import HandlerMetrics, ReportHandler
+from services.aggregator.maintenance import keep_streams_healthy
+from shared import names
+from shared.health import health_routes, redis_ping_check
+from shared.settings import Settings
+from shared.store.connection import connect
+from shared.store.groups import ensure_groups
+from shared.targets import load_targets
+
+log = logging.getLogger("pacer.aggregator")
+
+
+def _decode(fields: dict[bytes, bytes]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in fields.items()}
+
+
+def build_app(settings: Settings) -> Starlette:
+    targets = load_targets(settings.targets_file)
+    clock = settings.make_clock()
+    registry = CollectorRegistry()
+    redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
+    broker = RedisBroker(
+        settings.redis_url,
+        middlewares=[RedisPrometheusMiddleware(registry=registry)],
+        logger=log,
+    )
+    handler = ReportHandler(
+        applier=ReportApplier(redis),
+        targets=targets,
+        clock=clock,
+        max_attempts=settings.max_attempts,
+        metrics=HandlerMetrics.register(registry),
+    )
+
+    async def on_report(message: RedisStreamMessage) -> None:
+        entry_id = message.raw_message["message_ids"][0].decode()
+        await handler.handle(entry_id, _decode(message.raw_message["data"]), message.get_delivery_count)
+
+    # The main subscriber reads new entries; the reclaimer takes over entries left pending by a
+    # crashed consumer or a failed attempt once they have been idle for reclaim_idle_ms.
+    broker.subscriber(
+        stream=StreamSub(
+            names.REPORTS_STREAM, group=names.AGGREGATOR_GROUP, consumer=settings.consumer_name
+        ),
+        ack_policy=AckPolicy.MANUAL,
+    )(on_report)
+    broker.subscriber(
+        stream=StreamSub(
+            names.REPORTS_STREAM,
+            group=names.AGGREGATOR_GROUP,
+            consumer=f"{settings.consumer_name}-reclaim",
+            min_idle_time=settings.reclaim_idle_ms,
+        ),
+        ack_policy=AckPolicy.MANUAL,
+        include_in_schema=False,
+    )(on_report)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await ensure_groups(redis)  # before the broker, which would create them at "$"
+        await broker.start()
+        upkeep = asyncio.create_task(keep_streams_healthy(redis))
+        try:
+            yield
+        finally:
+            upkeep.cancel()
+            await broker.stop()
+            await redis.aclose()
+
+    return Starlette(routes=health_routes(redis_ping_check(redis.ping), registry), lifespan=lifespan)
+
+
+def main(settings: Settings) -> None:
+    uvicorn.run(
+        build_app(settings),
+        host=settings.bind,
+        port=settings.aggregator_port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )

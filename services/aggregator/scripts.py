@@ -1,0 +1,147 @@
+"""Lua scripts that apply a report, record it as applied and acknowledge it in one atomic step.
+
+Because the "already applied?" check, the state change, the XACK and the progress event happen in
+one script, a redelivered or reclaimed entry changes nothing, and a crash between them is
+impossible. Each site and indicator carries a version ``<as_of>/<stream id>``: a report that is
+older than what is stored (a late report, or a reclaimed entry overtaken by a newer one) leaves it
+unchanged.
+"""
+
+from __future__ import annotations
+
+# Shared head: skip reports already finished (a redelivery), then make sure downstream groups exist.
+# KEYS: 1 report, 2 reports stream, 3 progress stream, 4 dead-letter stream, 5 city periods,
+#       6 last-received, then the kind's own keys.
+# ARGV: 1 report_id, 2 city, 3 group, 4 entry id, 5 applied_at, 6 received epoch, 7 period,
+#       8 version, 9 kind, 10 last-received field, 11 number of progress groups, then the groups,
+#       then the kind's own items.
+_HEAD = r"""
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'applied' or status == 'rejected' then
+  redis.call('XACK', KEYS[2], ARGV[3], ARGV[4])
+  return {'already', status}
+end
+local progress_groups = tonumber(ARGV[11])
+local first_item = 12 + progress_groups
+local version = ARGV[8]
+local created, updated, unchanged = 0, 0, 0
+"""
+
+_TAIL = r"""
+redis.call('SADD', KEYS[5], ARGV[7])
+local previous = tonumber(redis.call('HGET', KEYS[6], ARGV[10]) or '0')
+if tonumber(ARGV[6]) > previous then
+  redis.call('HSET', KEYS[6], ARGV[10], ARGV[6])
+end
+redis.call('HSET', KEYS[1], 'status', 'applied', 'applied_at', ARGV[5],
+  'created', created, 'updated', updated, 'unchanged', unchanged)
+redis.call('XACK', KEYS[2], ARGV[3], ARGV[4])
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  for i = 12, 11 + progress_groups do
+    redis.call('XGROUP', 'CREATE', KEYS[3], ARGV[i], '0', 'MKSTREAM')
+  end
+end
+redis.call('XADD', KEYS[3], '*', 'report_id', ARGV[1], 'city', ARGV[2], 'kind', ARGV[9],
+  'applied_at', ARGV[5])
+return {'applied', created, updated, unchanged}
+"""
+
+# Sites. Own KEYS: 7 city sites, 8 city site-days, 9 site owners.
+# Own items: pairs (site_id, record) where record = "status\tcommissioned_on\t...".
+# Stored value: "<version>\t<record>".
+APPLY_SITES = (
+    _HEAD
+    + r"""
+for i = first_item, #ARGV, 2 do
+  local owner = redis.call('HGET', KEYS[9], ARGV[i])
+  if owner and owner ~= ARGV[2] then
+    local reason = 'site ' .. ARGV[i] .. ' is registered to ' .. owner
+    redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', reason)
+    redis.call('XADD', KEYS[4], '*', 'report_id', ARGV[1], 'city', ARGV[2], 'kind', ARGV[9],
+      'entry_id', ARGV[4], 'attempts', '1', 'reason', reason)
+    redis.call('XACK', KEYS[2], ARGV[3], ARGV[4])
+    return {'rejected', reason}
+  end
+end
+for i = first_item, #ARGV, 2 do
+  local site, record = ARGV[i], ARGV[i + 1]
+  local live, day = string.match(record, '^([^\t]*)\t([^\t]*)')
+  local stored = redis.call('HGET', KEYS[7], site)
+  if not stored then
+    created = created + 1
+    redis.call('HSET', KEYS[7], site, version .. '\t' .. record)
+    redis.call('HSET', KEYS[9], site, ARGV[2])
+    if live == 'in_service' then redis.call('HINCRBY', KEYS[8], day, 1) end
+  else
+    local stored_version, stored_record = string.match(stored, '^([^\t]*)\t(.*)$')
+    if version <= stored_version or record == stored_record then
+      unchanged = unchanged + 1
+    else
+      updated = updated + 1
+      local was_live, was_day = string.match(stored_record, '^([^\t]*)\t([^\t]*)')
+      redis.call('HSET', KEYS[7], site, version .. '\t' .. record)
+      if was_live == 'in_service' then
+        if redis.call('HINCRBY', KEYS[8], was_day, -1) <= 0 then redis.call('HDEL', KEYS[8], was_day) end
+      end
+      if live == 'in_service' then redis.call('HINCRBY', KEYS[8], day, 1) end
+    end
+  end
+end
+"""
+    + _TAIL
+)
+
+# Gigabit indicators. Own KEYS: 7 city indicators, 8 city indicator history.
+# Own ARGV after the groups: as_of, then pairs (indicator, value text).
+# Stored value: "<version>\t<value>\t<as_of>\t<report_id>".
+APPLY_GIGABIT = (
+    _HEAD
+    + r"""
+local as_of = ARGV[first_item]
+for i = first_item + 1, #ARGV, 2 do
+  local key, value = ARGV[i], ARGV[i + 1]
+  local reading = value .. '\t' .. as_of .. '\t' .. ARGV[1]
+  redis.call('RPUSH', KEYS[8], key .. '\t' .. reading)
+  local stored = redis.call('HGET', KEYS[7], key)
+  if not stored then
+    created = created + 1
+    redis.call('HSET', KEYS[7], key, version .. '\t' .. reading)
+  else
+    local stored_version, stored_value = string.match(stored, '^([^\t]*)\t([^\t]*)')
+    if version <= stored_version then
+      unchanged = unchanged + 1
+    else
+      if value == stored_value then unchanged = unchanged + 1 else updated = updated + 1 end
+      redis.call('HSET', KEYS[7], key, version .. '\t' .. reading)
+    end
+  end
+end
+"""
+    + _TAIL
+)
+
+# Give up on an entry: mark its report rejected (unless it was applied meanwhile), copy it to the
+# dead-letter stream with the reason, and acknowledge it.
+# KEYS: 1 report (may not exist), 2 reports stream, 3 dead-letter stream, 4 entry errors.
+# ARGV: 1 report_id, 2 group, 3 entry id, 4 reason, 5 attempts, then field/value pairs of the entry.
+DEAD_LETTER = r"""
+if ARGV[1] ~= '' then
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if status == 'applied' or status == 'rejected' then
+    redis.call('XACK', KEYS[2], ARGV[2], ARGV[3])
+    return 'already'
+  end
+end
+local last_error = redis.call('HGET', KEYS[4], ARGV[3])
+redis.call('HDEL', KEYS[4], ARGV[3])
+local reason = ARGV[4]
+if last_error then reason = reason .. ': ' .. last_error end
+if ARGV[1] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', reason)
+end
+local entry = {'entry_id', ARGV[3], 'reason', reason, 'attempts', ARGV[5]}
+for i = 6, #ARGV do table.insert(entry, ARGV[i]) end
+redis.call('XADD', KEYS[3], '*', unpack(entry))
+redis.call('XACK', KEYS[2], ARGV[2], ARGV[3])
+return 'dead'
+"""

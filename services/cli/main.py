@@ -1,0 +1,48 @@
+"""Entry point of the ``pacer`` command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from shared.clock import ClockError
+from shared.settings import Settings
+from shared.targets import TargetsError, load_targets
+
+SERVICES = ("ingest", "aggregator", "exporter")
+
+
+def _serve(service: str) -> int:
+    try:
+        settings = Settings()
+        load_targets(settings.targets_file)  # refuse to start on a bad targets file, naming why
+    except (ValidationError, ClockError, TargetsError) as exc:
+        print(f"pacer serve {service}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    # Each service's composition root is imported only when that service runs: services never
+    # import each other, and the command does not load what it does not serve.
+    module = importlib.import_module(f"services.{service}.main")
+    module.main(settings)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="pacer", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run one service (what containers use)")
+    serve.add_argument("service", choices=SERVICES)
+    up = commands.add_parser("up", help="run the whole system on this machine, supervised")
+    up.add_argument("--var-dir", default="var", help="where the embedded Redis and tokens live")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "serve":
+        sys.exit(_serve(args.service))
+    from services.cli.supervisor import run_up
+
+    sys.exit(run_up(args.var_dir))

@@ -1,0 +1,71 @@
+"""Every Redis stream, consumer group and key name Pacer uses, in one place.
+
+Services never spell a key themselves: they call these functions, so a layout change is one edit.
+All keys of one city share the ``{city}`` part so a later move to Redis Cluster can hash-tag them.
+"""
+
+from __future__ import annotations
+
+PREFIX = "pacer"
+
+# Streams
+REPORTS_STREAM = f"{PREFIX}:stream:reports"
+"""Accepted reports, written by ingest, consumed by the aggregator."""
+PROGRESS_STREAM = f"{PREFIX}:stream:progress"
+"""One event per applied report, written by the aggregator, consumed by alerting."""
+DEAD_LETTER_STREAM = f"{PREFIX}:stream:reports:dead"
+"""Reports the aggregator could not apply, with the reason."""
+
+# Consumer groups
+AGGREGATOR_GROUP = "aggregator"
+ALERTING_GROUP = "alerting"
+
+STREAM_GROUPS: dict[str, tuple[str, ...]] = {
+    REPORTS_STREAM: (AGGREGATOR_GROUP,),
+    PROGRESS_STREAM: (ALERTING_GROUP,),
+}
+"""Every consumer group, by stream. Created at id 0 before any producer writes."""
+
+ALL_STREAMS: tuple[str, ...] = (REPORTS_STREAM, PROGRESS_STREAM, DEAD_LETTER_STREAM)
+
+# Keys
+SITE_OWNER_KEY = f"{PREFIX}:site-owner"
+"""Hash site_id -> city id: a site belongs to exactly one city."""
+ENTRY_ERRORS_KEY = f"{PREFIX}:entry-errors"
+"""Hash stream entry id -> the last error applying it (for the dead-letter reason)."""
+LAST_RECEIVED_KEY = f"{PREFIX}:last-received"
+"""Hash "<city>|<kind>" -> epoch seconds of the latest applied report's receipt."""
+
+
+def report_key(report_id: str) -> str:
+    """Hash: one submitted report's id record, status and summary."""
+    return f"{PREFIX}:report:{report_id}"
+
+
+def city_sites_key(city: str) -> str:
+    """Hash site_id -> encoded site record (see ``shared.wire.encode_site_record``)."""
+    return f"{PREFIX}:city:{{{city}}}:sites"
+
+
+def city_site_days_key(city: str) -> str:
+    """Hash YYYY-MM-DD -> number of in-service sites commissioned that day."""
+    return f"{PREFIX}:city:{{{city}}}:site-days"
+
+
+def city_indicators_key(city: str) -> str:
+    """Hash indicator -> JSON of the current reading (latest as_of)."""
+    return f"{PREFIX}:city:{{{city}}}:gigabit"
+
+
+def city_indicator_history_key(city: str) -> str:
+    """List of JSON readings, every applied gigabit value in arrival order."""
+    return f"{PREFIX}:city:{{{city}}}:gigabit-history"
+
+
+def city_periods_key(city: str, kind: str) -> str:
+    """Set of YYYY-MM periods for which the city has an applied report of this kind."""
+    return f"{PREFIX}:city:{{{city}}}:periods:{kind}"
+
+
+def last_received_field(city: str, kind: str) -> str:
+    return f"{city}|{kind}"

@@ -1,0 +1,1 @@
+"""Redis access the services share: connections, consumer groups, reading the stored state."""

@@ -1,0 +1,217 @@
+"""Wire formats: report bodies as cities send them, and entries on Pacer's streams.
+
+The one place that knows how a report looks on HTTP, on the reports stream, in a site record and
+in a progress event. Checks that need no context (types, ranges, the bounding box) live here;
+checks against "now" or stored state are the ingest's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from shared.domain.state import ReportKind
+
+MAX_SITES_PER_REPORT = 10_000
+SHANDONG_LAT = (34.3, 38.5)
+SHANDONG_LON = (114.6, 122.8)
+
+Operator = Literal["china_mobile", "china_unicom", "china_telecom", "china_broadnet"]
+SiteStatus = Literal["in_service", "decommissioned"]
+
+ReportId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+PeriodText = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-06"])]
+IsoDate = Annotated[date, Field(strict=True, examples=["2024-06-30"])]
+"""Only the text form YYYY-MM-DD: a bare number is not a date."""
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _within(bounds: tuple[float, float], axis: str) -> Any:
+    low, high = bounds
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise PydanticCustomError(
+                "outside_shandong",
+                "{axis} {value} is outside Shandong's bounding box ({low} to {high})",
+                {"axis": axis, "value": value, "low": low, "high": high},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Site(_Body):
+    site_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+    operator: Operator
+    status: SiteStatus
+    commissioned_on: IsoDate
+    lat: Annotated[Number, _within(SHANDONG_LAT, "latitude")]
+    lon: Annotated[Number, _within(SHANDONG_LON, "longitude")]
+    district: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    band: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+
+    def record(self) -> str:
+        """The stored form of the site's facts (tab-separated, compared as a whole)."""
+        return "\t".join(
+            [
+                self.status,
+                self.commissioned_on.isoformat(),
+                self.operator,
+                repr(self.lat),
+                repr(self.lon),
+                self.district or "",
+                self.band or "",
+            ]
+        )
+
+
+class _Report(_Body):
+    report_id: ReportId | None = None
+    period: PeriodText
+    as_of: IsoDate
+
+
+class SitesReport(_Report):
+    """``POST /v1/cities/{city}/reports/5g-sites``."""
+
+    sites: Annotated[list[Site], Field(max_length=MAX_SITES_PER_REPORT)]
+
+
+class GigabitReport(_Report):
+    """``POST /v1/cities/{city}/reports/gigabit``: a subset of the indicator keys."""
+
+    indicators: dict[Annotated[str, Field(max_length=64)], Number]
+
+
+Report = SitesReport | GigabitReport
+REPORT_MODELS: dict[ReportKind, type[SitesReport] | type[GigabitReport]] = {
+    ReportKind.SITES: SitesReport,
+    ReportKind.GIGABIT: GigabitReport,
+}
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def body_fingerprint(city: str, kind: ReportKind, report: Report) -> str:
+    """Identifies a submission's content (without its id): same id + other content is a conflict."""
+    content = report.model_dump(mode="json", exclude={"report_id"}, exclude_none=True)
+    return hashlib.sha256(canonical_json([city, str(kind), content]).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReportEnvelope:
+    """One entry of the reports stream: an accepted report and where it came from."""
+
+    report_id: str
+    city: str
+    kind: ReportKind
+    received_at: datetime
+    payload: str
+    """The report body as canonical JSON."""
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "report_id": self.report_id,
+            "city": self.city,
+            "kind": str(self.kind),
+            "received_at": self.received_at.isoformat(),
+            "payload": self.payload,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> ReportEnvelope:
+        """Raises KeyError/ValueError on an entry that is not a report (a poison message)."""
+        return cls(
+            report_id=fields["report_id"],
+            city=fields["city"],
+            kind=ReportKind(fields["kind"]),
+            received_at=datetime.fromisoformat(fields["received_at"]),
+            payload=fields["payload"],
+        )
+
+    def report(self) -> Report:
+        return REPORT_MODELS[self.kind].model_validate_json(self.payload)
+
+
+def encode_payload(report: Report) -> str:
+    return canonical_json(report.model_dump(mode="json", exclude_none=True))
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One entry of the progress stream: a report was applied (or found already applied)."""
+
+    report_id: str
+    city: str
+    kind: ReportKind
+    applied_at: datetime
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "report_id": self.report_id,
+            "city": self.city,
+            "kind": str(self.kind),
+            "applied_at": self.applied_at.isoformat(),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> ProgressEvent:
+        return cls(
+            report_id=fields["report_id"],
+            city=fields["city"],
+            kind=ReportKind(fields["kind"]),
+            applied_at=datetime.fromisoformat(fields["applied_at"]),
+        )
+
+
+ReportStatus = Literal["accepted", "applied", "rejected"]
+
+
+class ReportSummary(BaseModel):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class ReportRecord(BaseModel):
+    """``GET /v1/reports/{report_id}``: what became of a submission."""
+
+    report_id: str
+    city: str
+    kind: ReportKind
+    status: ReportStatus
+    received_at: datetime
+    applied_at: datetime | None = None
+    summary: ReportSummary = ReportSummary()
+    reason: str | None = None
+    """Why the report was rejected (only for status rejected)."""
+
+    @classmethod
+    def from_hash(cls, fields: dict[str, str]) -> ReportRecord:
+        return cls(
+            report_id=fields["report_id"],
+            city=fields["city"],
+            kind=ReportKind(fields["kind"]),
+            status=fields["status"],  # type: ignore[arg-type]
+            received_at=datetime.fromisoformat(fields["received_at"]),
+            applied_at=datetime.fromisoformat(fields["applied_at"]) if fields.get("applied_at") else None,
+            summary=ReportSummary(
+                created=int(fields.get("created", 0)),
+                updated=int(fields.get("updated", 0)),
+                unchanged=int(fields.get("unchanged", 0)),
+            ),
+            reason=fields.get("reason") or None,
+        )
