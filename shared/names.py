@@ -53,12 +53,14 @@ def city_site_days_key(city: str) -> str:
 
 
 def city_indicators_key(city: str) -> str:
-    """Hash indicator -> JSON of the current reading (latest as_of)."""
+    """Hash indicator -> the current reading (latest as_of): tab-separated version, value, as_of,
+    report_id (see ``services.aggregator.scripts.APPLY_GIGABIT``)."""
     return f"{PREFIX}:city:{{{city}}}:gigabit"
 
 
 def city_indicator_history_key(city: str) -> str:
-    """List of JSON readings, every applied gigabit value in arrival order."""
+    """List of every applied value in arrival order: tab-separated indicator, value, as_of,
+    report_id."""
     return f"{PREFIX}:city:{{{city}}}:gigabit-history"
 
 

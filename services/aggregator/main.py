@@ -77,7 +77,7 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await ensure_groups(redis)  # before the broker, which would create them at "$"
         await broker.start()
-        upkeep = asyncio.create_task(keep_streams_healthy(redis))
+        upkeep = asyncio.create_task(keep_streams_healthy(broker, redis))
         try:
             yield
         finally:

@@ -1,11 +1,12 @@
-"""Background upkeep: consumer groups always exist, acknowledged entries are trimmed."""
+"""Background upkeep: consumer groups always exist, subscribers keep running, acked entries go."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from typing import Any
 
+from faststream.redis import RedisBroker
 from redis.asyncio import Redis
 
 from shared import names
@@ -15,14 +16,34 @@ from shared.store.trim import trim_acknowledged
 log = logging.getLogger("pacer.aggregator")
 
 
-async def keep_streams_healthy(redis: Redis, interval_s: float = 5.0) -> None:
-    """Every ``interval_s``: recreate groups lost with a Redis wiped empty (else every consumer
-    would stop on NOGROUP), and trim entries every group has acknowledged."""
+async def restart_stopped_subscribers(broker: RedisBroker, redis: Redis) -> int:
+    """FastStream stops a subscriber for good when its group vanishes (Redis wiped or restarted
+    empty). Recreate the groups at id 0 *first* (a restarted subscriber would create them at "$"
+    and skip whatever was written meanwhile), then start the subscriber again."""
+    stopped: list[Any] = [s for s in broker.subscribers if not getattr(s, "running", True)]
+    if not stopped:
+        return 0
+    await ensure_groups(redis)
+    for subscriber in stopped:
+        log.warning("restarting a stopped subscriber of %s", names.REPORTS_STREAM)
+        await subscriber.start()
+    return len(stopped)
+
+
+async def keep_streams_healthy(
+    broker: RedisBroker, redis: Redis, check_s: float = 1.0, trim_every: int = 10
+) -> None:
+    """Every ``check_s``: revive stopped subscribers; every ``trim_every`` checks: recreate lost
+    groups and trim entries every group has acknowledged."""
+    checks = 0
     while True:
-        await asyncio.sleep(interval_s)
-        with contextlib.suppress(Exception):
-            await ensure_groups(redis)
-            for stream in names.STREAM_GROUPS:
-                removed = await trim_acknowledged(redis, stream)
-                if removed:
-                    log.debug("trimmed %d acknowledged entries from %s", removed, stream)
+        await asyncio.sleep(check_s)
+        checks += 1
+        try:
+            await restart_stopped_subscribers(broker, redis)
+            if checks % trim_every == 0:
+                await ensure_groups(redis)
+                for stream in names.STREAM_GROUPS:
+                    await trim_acknowledged(redis, stream)
+        except Exception as exc:  # Redis down: try again next time
+            log.warning("stream upkeep failed: %r", exc)

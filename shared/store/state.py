@@ -5,7 +5,6 @@ The ingest's progress API and the exporter both read through here, so they alway
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 
 from redis.asyncio import Redis
@@ -48,7 +47,8 @@ async def read_city_states(redis: Redis, cities: list[str]) -> dict[str, CitySta
 
 
 def _reading(raw: str) -> IndicatorReading:
-    doc = json.loads(raw)
+    """The stored form: tab-separated version, value, as_of, report_id (``APPLY_GIGABIT``)."""
+    _version, value, as_of, report_id = raw.split("\t", 3)
     return IndicatorReading(
-        value=float(doc["value"]), as_of=date.fromisoformat(doc["as_of"]), report_id=doc["report_id"]
+        value=float(value), as_of=date.fromisoformat(as_of), report_id=report_id
     )

@@ -239,9 +239,8 @@ def _to_domain(doc: _TargetsFile) -> Targets:
         site_programs=site_programs,
         gigabit_programs=gigabit_programs,
         reporting=ReportingCalendar(Period.parse(doc.reporting.start), doc.reporting.due_day),
-        retired_cities={r.id: r.note for r in doc.retired_cities} | {
-            k: "not a city of the province" for k in RETIRED_CITY_CODES
-        },
+        retired_cities={k: "no longer a city of the province" for k in RETIRED_CITY_CODES}
+        | {r.id: r.note for r in doc.retired_cities},
     )
 
 

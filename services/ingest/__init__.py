@@ -1,0 +1,1 @@
+"""The ingest service: the HTTP API cities submit reports to, and where anyone reads progress."""

@@ -1,0 +1,95 @@
+"""Bearer tokens from ``PACER_TOKENS_FILE``: only SHA-256 hashes are stored, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.ingest.errors import ApiError
+
+
+class Role(StrEnum):
+    CITY = "city"
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+class TokensFileError(ValueError):
+    pass
+
+
+class _Token(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    role: Role
+    city: str | None = None
+
+
+class _TokensFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tokens: list[_Token]
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: Role
+    city: str | None
+
+    def may_write(self, city: str) -> bool:
+        return self.role is Role.ADMIN or (self.role is Role.CITY and self.city == city)
+
+
+class TokenBook:
+    def __init__(self, principals: dict[str, Principal]) -> None:
+        self._by_hash = principals
+
+    @classmethod
+    def load(cls, path: Path | None, known_cities: set[str]) -> TokenBook:
+        if path is None:
+            raise TokensFileError("PACER_TOKENS_FILE is not set: the API would accept no one")
+        try:
+            doc = _TokensFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise TokensFileError(f"{path}: cannot read: {exc.strerror}") from exc
+        except (yaml.YAMLError, ValidationError) as exc:
+            raise TokensFileError(f"{path}: not a valid tokens file: {exc}") from exc
+        principals: dict[str, Principal] = {}
+        for index, token in enumerate(doc.tokens):
+            if token.role is Role.CITY and token.city not in known_cities:
+                raise TokensFileError(f"{path}: tokens[{index}] ({token.name}): unknown city {token.city!r}")
+            if token.role is not Role.CITY and token.city is not None:
+                raise TokensFileError(f"{path}: tokens[{index}] ({token.name}): only city tokens name a city")
+            principals[token.sha256] = Principal(token.name, token.role, token.city)
+        return cls(principals)
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The principal behind an ``Authorization: Bearer`` header, or a 401."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthenticated("missing bearer token")
+        digest = hashlib.sha256(token.strip().encode()).hexdigest()
+        found: Principal | None = None
+        for known, principal in self._by_hash.items():
+            # Compare against every entry so the time taken does not depend on which one matched.
+            if hmac.compare_digest(known, digest):
+                found = principal
+        if found is None:
+            raise _unauthenticated("unknown token")
+        return found
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError.single(401, "unauthenticated", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError.single(403, "forbidden", message)

@@ -1,0 +1,38 @@
+"""Composition root of the ingest service."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from services.ingest.app import create_app
+from services.ingest.auth import TokenBook, TokensFileError
+from services.ingest.context import IngestContext
+from services.ingest.store import ReportStore
+from shared.settings import Settings
+from shared.store.connection import connect
+from shared.targets import load_targets
+
+
+def main(settings: Settings) -> None:
+    targets = load_targets(settings.targets_file)
+    try:
+        tokens = TokenBook.load(settings.tokens_file, set(targets.cities))
+    except TokensFileError as exc:
+        sys.exit(f"pacer serve ingest: configuration error: {exc}")
+    redis = connect(settings.redis_url, timeout_s=settings.redis_timeout_s)
+    ctx = IngestContext(
+        targets=targets,
+        clock=settings.make_clock(),
+        tokens=tokens,
+        store=ReportStore(redis),
+        redis=redis,
+    )
+    uvicorn.run(
+        create_app(ctx, settings.max_body_bytes),
+        host=settings.bind,
+        port=settings.api_port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )

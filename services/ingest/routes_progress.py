@@ -1,0 +1,38 @@
+"""``GET /v1/progress`` and ``GET /v1/cities/{city}/progress``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from services.ingest.auth import Principal
+from services.ingest.context import IngestContext, context, known_city, principal
+from services.ingest.progress_view import city_view, province_view
+from shared.domain.progress import city_progress
+from shared.store.state import read_city_states
+
+router = APIRouter(prefix="/v1")
+
+
+@router.get("/progress")
+async def progress(
+    ctx: Annotated[IngestContext, Depends(context)], _: Annotated[Principal, Depends(principal)]
+) -> dict[str, Any]:
+    states = await read_city_states(ctx.redis, list(ctx.targets.cities))
+    return province_view(ctx.targets, states, ctx.clock.now())
+
+
+@router.get("/cities/{city}/progress")
+async def city_progress_route(
+    city: str,
+    ctx: Annotated[IngestContext, Depends(context)],
+    _: Annotated[Principal, Depends(principal)],
+) -> dict[str, Any]:
+    known_city(ctx, city)
+    now = ctx.clock.now()
+    state = (await read_city_states(ctx.redis, [city]))[city]
+    target_city = ctx.targets.cities[city]
+    return {"as_of": now.isoformat()} | city_view(
+        ctx.targets, city_progress(ctx.targets, target_city, state, now), state, now
+    )

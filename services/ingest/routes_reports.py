@@ -1,0 +1,167 @@
+"""``POST /v1/cities/{city}/reports/{kind}`` and ``GET /v1/reports/{report_id}``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
+
+from services.ingest.auth import Principal, forbidden
+from services.ingest.context import IngestContext, context, known_city, principal
+from services.ingest.errors import ApiError, ErrorItem, ErrorsBody, from_pydantic
+from services.ingest.store import envelope_for
+from services.ingest.validation import check_report
+from shared.domain.state import ReportKind
+from shared.wire import (
+    REPORT_MODELS,
+    GigabitReport,
+    ReportId,
+    Report,
+    ReportRecord,
+    SitesReport,
+    body_fingerprint,
+)
+
+router = APIRouter(prefix="/v1")
+_REPORT_ID: TypeAdapter[str] = TypeAdapter(ReportId)
+_ERRORS_SCHEMA: dict[str, Any] = {
+    "model": ErrorsBody,
+    "description": "The report was rejected whole; nothing was stored.",
+}
+
+
+def _submit_doc(model: type[SitesReport] | type[GigabitReport]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }
+
+
+async def _parse(request: Request, kind: ReportKind) -> Report:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise ApiError.single(
+            415, "unsupported_media_type", "send the report as application/json", loc=["header", "Content-Type"]
+        )
+    body = await request.body()
+    try:
+        return REPORT_MODELS[kind].model_validate_json(body)
+    except ValidationError as exc:
+        raise from_pydantic(exc) from exc
+
+
+def _report_id(report: Report, idempotency_key: str | None) -> str:
+    if idempotency_key is not None:
+        if report.report_id is not None and report.report_id != idempotency_key:
+            raise ApiError.single(
+                422,
+                "report_id_mismatch",
+                "the Idempotency-Key header and body report_id differ",
+                loc=["header", "Idempotency-Key"],
+            )
+        try:
+            return _REPORT_ID.validate_python(idempotency_key)
+        except ValidationError as exc:
+            raise from_pydantic(exc, prefix=("header", "Idempotency-Key")) from exc
+    return report.report_id or f"srv-{uuid.uuid4().hex}"
+
+
+async def _submit(
+    request: Request, city: str, kind: ReportKind, who: Principal, dry_run: bool, idempotency_key: str | None
+) -> JSONResponse:
+    ctx = context(request)
+    known_city(ctx, city)
+    if not who.may_write(city):
+        raise forbidden(f"{who.name} ({who.role}) may not write reports for {city}")
+    report = await _parse(request, kind)
+    report_id = _report_id(report, idempotency_key)
+    now = ctx.clock.now()
+    errors = check_report(report, now, ctx.targets.gigabit)
+    if isinstance(report, SitesReport):
+        owners = await ctx.store.site_owners([s.site_id for s in report.sites])
+        errors += [
+            ErrorItem(
+                ["body", "sites", index, "site_id"],
+                "site_registered_elsewhere",
+                f"site {site.site_id!r} is registered to {owners[site.site_id]}",
+            )
+            for index, site in enumerate(report.sites)
+            if owners.get(site.site_id, city) != city
+        ]
+    if errors:
+        raise ApiError(422, errors)
+    if dry_run:
+        summary = await ctx.store.preview(city, report)
+        return JSONResponse(
+            {"report_id": report_id, "status": "valid", "dry_run": True, "summary": summary.model_dump()}
+        )
+    envelope = envelope_for(report_id, city, report, now)
+    outcome = await ctx.store.accept(envelope, body_fingerprint(city, kind, report))
+    if outcome.result == "conflict":
+        raise ApiError.single(
+            409,
+            "report_id_conflict",
+            f"report {report_id} was already submitted with a different body",
+            loc=["body", "report_id"],
+        )
+    status_code, status = (202, "accepted") if outcome.result == "accepted" else (200, "duplicate")
+    return JSONResponse(
+        {"report_id": report_id, "status": status, "received_at": outcome.received_at.isoformat()},
+        status_code=status_code,
+        headers={"Location": f"/v1/reports/{report_id}"},
+    )
+
+
+DryRun = Annotated[bool, Query(description="validate and preview only; nothing is stored")]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+@router.post(
+    "/cities/{city}/reports/gigabit",
+    status_code=202,
+    openapi_extra=_submit_doc(GigabitReport),
+    responses={200: {"description": "duplicate or dry run"}, 409: _ERRORS_SCHEMA, 422: _ERRORS_SCHEMA},
+)
+async def submit_gigabit(
+    request: Request,
+    city: str,
+    who: Annotated[Principal, Depends(principal)],
+    dry_run: DryRun = False,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _submit(request, city, ReportKind.GIGABIT, who, dry_run, idempotency_key)
+
+
+@router.post(
+    "/cities/{city}/reports/5g-sites",
+    status_code=202,
+    openapi_extra=_submit_doc(SitesReport),
+    responses={200: {"description": "duplicate or dry run"}, 409: _ERRORS_SCHEMA, 422: _ERRORS_SCHEMA},
+)
+async def submit_sites(
+    request: Request,
+    city: str,
+    who: Annotated[Principal, Depends(principal)],
+    dry_run: DryRun = False,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _submit(request, city, ReportKind.SITES, who, dry_run, idempotency_key)
+
+
+@router.get("/reports/{report_id}", response_model=ReportRecord, response_model_exclude_none=True)
+async def get_report(
+    report_id: str,
+    ctx: Annotated[IngestContext, Depends(context)],
+    _: Annotated[Principal, Depends(principal)],
+) -> ReportRecord:
+    record = await ctx.store.record(report_id)
+    if record is None:
+        raise ApiError.single(404, "unknown_report", f"no report {report_id!r}", loc=["path", "report_id"])
+    return record

@@ -1,0 +1,100 @@
+"""The ingest's Redis operations: accept a report, look up site owners, preview, read records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from services.ingest import scripts
+from shared import names
+from shared.domain.state import ReportKind
+from shared.wire import (
+    GigabitReport,
+    Report,
+    ReportEnvelope,
+    ReportRecord,
+    ReportSummary,
+    SitesReport,
+    encode_payload,
+)
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    result: str
+    """accepted, duplicate or conflict."""
+    received_at: datetime
+
+
+class ReportStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._accept = redis.register_script(scripts.ACCEPT)
+
+    async def accept(
+        self, envelope: ReportEnvelope, fingerprint: str
+    ) -> Acceptance:
+        raw = await self._accept(
+            keys=[names.report_key(envelope.report_id), names.REPORTS_STREAM],
+            args=[
+                fingerprint,
+                envelope.received_at.isoformat(),
+                envelope.city,
+                str(envelope.kind),
+                envelope.report_id,
+                envelope.payload,
+                *names.STREAM_GROUPS[names.REPORTS_STREAM],
+            ],
+        )
+        return Acceptance(str(raw[0]), datetime.fromisoformat(str(raw[1])))
+
+    async def site_owners(self, site_ids: list[str]) -> dict[str, str]:
+        """site_id -> city for the ids already registered."""
+        if not site_ids:
+            return {}
+        owners = await self._redis.hmget(names.SITE_OWNER_KEY, site_ids)
+        return {site: owner for site, owner in zip(site_ids, owners, strict=True) if owner}
+
+    async def record(self, report_id: str) -> ReportRecord | None:
+        fields = await self._redis.hgetall(names.report_key(report_id))
+        return ReportRecord.from_hash(fields) if fields else None
+
+    async def preview(self, city: str, report: Report) -> ReportSummary:
+        """What applying the report now would do (the aggregator's rules, without writing)."""
+        if isinstance(report, SitesReport):
+            ids = [s.site_id for s in report.sites]
+            stored = await self._redis.hmget(names.city_sites_key(city), ids) if ids else []
+            incoming = [(report.as_of.isoformat(), s.record()) for s in report.sites]
+        else:
+            assert isinstance(report, GigabitReport)
+            keys = sorted(report.indicators)
+            stored = await self._redis.hmget(names.city_indicators_key(city), keys) if keys else []
+            incoming = [(report.as_of.isoformat(), repr(float(report.indicators[k]))) for k in keys]
+        summary = ReportSummary()
+        for (as_of, value), current in zip(incoming, stored, strict=True):
+            if current is None:
+                summary.created += 1
+                continue
+            stored_as_of, stored_value = _stored_as_of_and_value(current, isinstance(report, SitesReport))
+            if as_of < stored_as_of or value == stored_value:
+                summary.unchanged += 1
+            else:
+                summary.updated += 1
+        return summary
+
+
+def _stored_as_of_and_value(stored: str, is_site: bool) -> tuple[str, str]:
+    """Stored sites are "<version>\\t<record>", indicators "<version>\\t<value>\\t<as_of>\\t<id>"."""
+    version, rest = stored.split("\t", 1)
+    value = rest if is_site else rest.split("\t", 1)[0]
+    return version.split("/", 1)[0], value
+
+
+def kind_of(report: Report) -> ReportKind:
+    return ReportKind.SITES if isinstance(report, SitesReport) else ReportKind.GIGABIT
+
+
+def envelope_for(report_id: str, city: str, report: Report, received_at: datetime) -> ReportEnvelope:
+    return ReportEnvelope(report_id, city, kind_of(report), received_at, encode_payload(report))
