@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,5 +74,9 @@ def parse_clock(spec: str) -> Clock:
                 since = float(value)
             except ValueError as exc:
                 raise ClockError(f"since must be unix seconds, got {value!r}") from exc
+            if not math.isfinite(since):
+                raise ClockError(f"since must be unix seconds, got {value!r}")
         return Clock(spec, lambda: start + timedelta(seconds=time.time() - since))
-    raise ClockError(f"PACER_CLOCK must be system, fixed:<instant> or offset:<instant>; got {spec!r}")
+    raise ClockError(
+        f"PACER_CLOCK must be system, fixed:<instant> or offset:<instant>; got {spec!r}"
+    )

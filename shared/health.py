@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -30,7 +30,7 @@ def health_routes(ready: ReadinessCheck, registry: CollectorRegistry | None) -> 
     if registry is not None:
 
         async def metrics(_: Request) -> Response:
-            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
         routes.append(Route("/metrics", metrics, methods=["GET"]))
     return routes

@@ -1,4 +1,4 @@
-"""Pacer's configuration: environment variables with the prefix ``PACER_``, read once per process."""
+"""Pacer's configuration: environment variables prefixed ``PACER_``, read once per process."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(5, ge=1)
     """Deliveries of one report before the aggregator dead-letters it."""
     reclaim_idle_ms: int = Field(30_000, ge=100)
-    """A pending report idle this long is taken over by the reclaimer (must exceed a handler run)."""
+    """A report pending this long is taken over by the reclaimer (must exceed a handler run)."""
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     redis_timeout_s: float = Field(1.5, gt=0)
     """Socket timeout for Redis calls: a request fails with 503 rather than hang."""

@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -25,11 +25,14 @@ SHANDONG_LON = (114.6, 122.8)
 Operator = Literal["china_mobile", "china_unicom", "china_telecom", "china_broadnet"]
 SiteStatus = Literal["in_service", "decommissioned"]
 
-ReportId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+ReportId = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+]
 PeriodText = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-06"])]
 IsoDate = Annotated[date, Field(strict=True, examples=["2024-06-30"])]
 """Only the text form YYYY-MM-DD: a bare number is not a date."""
-Number = Annotated[float, Field(allow_inf_nan=False)]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A JSON number: a numeric string such as "36.6" is rejected, not coerced."""
 
 
 def _within(bounds: tuple[float, float], axis: str) -> Any:
@@ -52,7 +55,9 @@ class _Body(BaseModel):
 
 
 class Site(_Body):
-    site_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+    site_id: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+    ]
     operator: Operator
     status: SiteStatus
     commissioned_on: IsoDate
@@ -205,9 +210,11 @@ class ReportRecord(BaseModel):
             report_id=fields["report_id"],
             city=fields["city"],
             kind=ReportKind(fields["kind"]),
-            status=fields["status"],  # type: ignore[arg-type]
+            status=cast(ReportStatus, fields["status"]),
             received_at=datetime.fromisoformat(fields["received_at"]),
-            applied_at=datetime.fromisoformat(fields["applied_at"]) if fields.get("applied_at") else None,
+            applied_at=datetime.fromisoformat(fields["applied_at"])
+            if fields.get("applied_at")
+            else None,
             summary=ReportSummary(
                 created=int(fields.get("created", 0)),
                 updated=int(fields.get("updated", 0)),

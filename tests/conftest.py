@@ -27,7 +27,9 @@ def _sha(token: str) -> str:
 def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lines = ["tokens:"]
     for city, token in CITY_TOKENS.items():
-        lines.append(f"  - {{name: {city}-officer, sha256: {_sha(token)}, role: city, city: {city}}}")
+        lines.append(
+            f"  - {{name: {city}-officer, sha256: {_sha(token)}, role: city, city: {city}}}"
+        )
     lines.append(f"  - {{name: ops-admin, sha256: {_sha(ADMIN_TOKEN)}, role: admin}}")
     lines.append(f"  - {{name: dashboard, sha256: {_sha(VIEWER_TOKEN)}, role: viewer}}")
     path = tmp_path_factory.mktemp("tokens") / "tokens.yaml"

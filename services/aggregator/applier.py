@@ -45,7 +45,6 @@ class ReportApplier:
             names.report_key(envelope.report_id),
             names.REPORTS_STREAM,
             names.PROGRESS_STREAM,
-            names.DEAD_LETTER_STREAM,
             names.city_periods_key(envelope.city, envelope.kind),
             names.LAST_RECEIVED_KEY,
         ]
@@ -107,7 +106,7 @@ class ReportApplier:
         return str(await self._dead_letter(keys=keys, args=args))
 
     async def remember_error(self, entry_id: str, error: str) -> None:
-        """Keep the latest failure of an entry, so its dead-letter reason can say what went wrong."""
+        """Keep an entry's latest failure, so its dead-letter reason can say what went wrong."""
         await self._redis.hset(names.ENTRY_ERRORS_KEY, entry_id, error[:500])
 
 

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from services.aggregator.applier import Outcome, ReportApplier
 from shared.clock import Clock
-from shared.targets.loader import Targets
+from shared.domain.targets import Targets
 from shared.wire import ReportEnvelope
 
 log = logging.getLogger("pacer.aggregator")

@@ -52,7 +52,9 @@ def build_app(settings: Settings) -> Starlette:
 
     async def on_report(message: RedisStreamMessage) -> None:
         entry_id = message.raw_message["message_ids"][0].decode()
-        await handler.handle(entry_id, _decode(message.raw_message["data"]), message.get_delivery_count)
+        await handler.handle(
+            entry_id, _decode(message.raw_message["data"]), message.get_delivery_count
+        )
 
     # The main subscriber reads new entries; the reclaimer takes over entries left pending by a
     # crashed consumer or a failed attempt once they have been idle for reclaim_idle_ms.
@@ -85,7 +87,9 @@ def build_app(settings: Settings) -> Starlette:
             await broker.stop()
             await redis.aclose()
 
-    return Starlette(routes=health_routes(redis_ping_check(redis.ping), registry), lifespan=lifespan)
+    return Starlette(
+        routes=health_routes(redis_ping_check(redis.ping), registry), lifespan=lifespan
+    )
 
 
 def main(settings: Settings) -> None:

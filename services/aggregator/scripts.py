@@ -10,8 +10,8 @@ unchanged.
 from __future__ import annotations
 
 # Shared head: skip reports already finished (a redelivery), then make sure downstream groups exist.
-# KEYS: 1 report, 2 reports stream, 3 progress stream, 4 dead-letter stream, 5 city periods,
-#       6 last-received, then the kind's own keys.
+# KEYS: 1 report, 2 reports stream, 3 progress stream, 4 city periods, 5 last-received,
+#       then the kind's own keys.
 # ARGV: 1 report_id, 2 city, 3 group, 4 entry id, 5 applied_at, 6 received epoch, 7 period,
 #       8 version, 9 kind, 10 last-received field, 11 number of progress groups, then the groups,
 #       then the kind's own items.
@@ -28,10 +28,10 @@ local created, updated, unchanged = 0, 0, 0
 """
 
 _TAIL = r"""
-redis.call('SADD', KEYS[5], ARGV[7])
-local previous = tonumber(redis.call('HGET', KEYS[6], ARGV[10]) or '0')
+redis.call('SADD', KEYS[4], ARGV[7])
+local previous = tonumber(redis.call('HGET', KEYS[5], ARGV[10]) or '0')
 if tonumber(ARGV[6]) > previous then
-  redis.call('HSET', KEYS[6], ARGV[10], ARGV[6])
+  redis.call('HSET', KEYS[5], ARGV[10], ARGV[6])
 end
 redis.call('HSET', KEYS[1], 'status', 'applied', 'applied_at', ARGV[5],
   'created', created, 'updated', updated, 'unchanged', unchanged)
@@ -46,19 +46,19 @@ redis.call('XADD', KEYS[3], '*', 'report_id', ARGV[1], 'city', ARGV[2], 'kind', 
 return {'applied', created, updated, unchanged}
 """
 
-# Sites. Own KEYS: 7 city sites, 8 city site-days, 9 site owners.
+# Sites. Own KEYS: 6 city sites, 7 city site-days, 8 site owners.
 # Own items: pairs (site_id, record) where record = "status\tcommissioned_on\t...".
 # Stored value: "<version>\t<record>".
 APPLY_SITES = (
     _HEAD
     + r"""
 for i = first_item, #ARGV, 2 do
-  local owner = redis.call('HGET', KEYS[9], ARGV[i])
+  local owner = redis.call('HGET', KEYS[8], ARGV[i])
   if owner and owner ~= ARGV[2] then
     local reason = 'site ' .. ARGV[i] .. ' is registered to ' .. owner
+    -- A business rejection, not a processing failure: the report's status says why; the
+    -- dead-letter stream stays for entries the pipeline could not process.
     redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', reason)
-    redis.call('XADD', KEYS[4], '*', 'report_id', ARGV[1], 'city', ARGV[2], 'kind', ARGV[9],
-      'entry_id', ARGV[4], 'attempts', '1', 'reason', reason)
     redis.call('XACK', KEYS[2], ARGV[3], ARGV[4])
     return {'rejected', reason}
   end
@@ -66,12 +66,12 @@ end
 for i = first_item, #ARGV, 2 do
   local site, record = ARGV[i], ARGV[i + 1]
   local live, day = string.match(record, '^([^\t]*)\t([^\t]*)')
-  local stored = redis.call('HGET', KEYS[7], site)
+  local stored = redis.call('HGET', KEYS[6], site)
   if not stored then
     created = created + 1
-    redis.call('HSET', KEYS[7], site, version .. '\t' .. record)
-    redis.call('HSET', KEYS[9], site, ARGV[2])
-    if live == 'in_service' then redis.call('HINCRBY', KEYS[8], day, 1) end
+    redis.call('HSET', KEYS[6], site, version .. '\t' .. record)
+    redis.call('HSET', KEYS[8], site, ARGV[2])
+    if live == 'in_service' then redis.call('HINCRBY', KEYS[7], day, 1) end
   else
     local stored_version, stored_record = string.match(stored, '^([^\t]*)\t(.*)$')
     if version <= stored_version or record == stored_record then
@@ -79,11 +79,13 @@ for i = first_item, #ARGV, 2 do
     else
       updated = updated + 1
       local was_live, was_day = string.match(stored_record, '^([^\t]*)\t([^\t]*)')
-      redis.call('HSET', KEYS[7], site, version .. '\t' .. record)
+      redis.call('HSET', KEYS[6], site, version .. '\t' .. record)
       if was_live == 'in_service' then
-        if redis.call('HINCRBY', KEYS[8], was_day, -1) <= 0 then redis.call('HDEL', KEYS[8], was_day) end
+        if redis.call('HINCRBY', KEYS[7], was_day, -1) <= 0 then
+          redis.call('HDEL', KEYS[7], was_day)
+        end
       end
-      if live == 'in_service' then redis.call('HINCRBY', KEYS[8], day, 1) end
+      if live == 'in_service' then redis.call('HINCRBY', KEYS[7], day, 1) end
     end
   end
 end
@@ -91,7 +93,7 @@ end
     + _TAIL
 )
 
-# Gigabit indicators. Own KEYS: 7 city indicators, 8 city indicator history.
+# Gigabit indicators. Own KEYS: 6 city indicators, 7 city indicator history.
 # Own ARGV after the groups: as_of, then pairs (indicator, value text).
 # Stored value: "<version>\t<value>\t<as_of>\t<report_id>".
 APPLY_GIGABIT = (
@@ -101,18 +103,18 @@ local as_of = ARGV[first_item]
 for i = first_item + 1, #ARGV, 2 do
   local key, value = ARGV[i], ARGV[i + 1]
   local reading = value .. '\t' .. as_of .. '\t' .. ARGV[1]
-  redis.call('RPUSH', KEYS[8], key .. '\t' .. reading)
-  local stored = redis.call('HGET', KEYS[7], key)
+  redis.call('RPUSH', KEYS[7], key .. '\t' .. reading)
+  local stored = redis.call('HGET', KEYS[6], key)
   if not stored then
     created = created + 1
-    redis.call('HSET', KEYS[7], key, version .. '\t' .. reading)
+    redis.call('HSET', KEYS[6], key, version .. '\t' .. reading)
   else
     local stored_version, stored_value = string.match(stored, '^([^\t]*)\t([^\t]*)')
     if version <= stored_version then
       unchanged = unchanged + 1
     else
       if value == stored_value then unchanged = unchanged + 1 else updated = updated + 1 end
-      redis.call('HSET', KEYS[7], key, version .. '\t' .. reading)
+      redis.call('HSET', KEYS[6], key, version .. '\t' .. reading)
     end
   end
 end

@@ -1,1 +1,1 @@
-"""The ``pacer`` command: ``pacer up`` runs the whole system, ``pacer serve <service>`` one service."""
+"""The ``pacer`` command: ``pacer up`` runs the whole system, ``pacer serve <name>`` one service."""

@@ -29,7 +29,7 @@ def create_app(ctx: IngestContext, max_body_bytes: int) -> FastAPI:
     app = FastAPI(
         title="Pacer ingest API",
         version="1",
-        description="Cities submit gigabit and 5G-site reports; anyone with a token reads progress.",
+        description="Cities submit gigabit and 5G-site reports; any token holder reads progress.",
         lifespan=lifespan,
     )
     app.state.ctx = ctx

@@ -1,4 +1,4 @@
-"""Bearer tokens from ``PACER_TOKENS_FILE``: only SHA-256 hashes are stored, compared in constant time."""
+"""Bearer tokens from ``PACER_TOKENS_FILE``: SHA-256 hashes only, checked in constant time."""
 
 from __future__ import annotations
 
@@ -65,9 +65,13 @@ class TokenBook:
         principals: dict[str, Principal] = {}
         for index, token in enumerate(doc.tokens):
             if token.role is Role.CITY and token.city not in known_cities:
-                raise TokensFileError(f"{path}: tokens[{index}] ({token.name}): unknown city {token.city!r}")
+                raise TokensFileError(
+                    f"{path}: tokens[{index}] ({token.name}): unknown city {token.city!r}"
+                )
             if token.role is not Role.CITY and token.city is not None:
-                raise TokensFileError(f"{path}: tokens[{index}] ({token.name}): only city tokens name a city")
+                raise TokensFileError(
+                    f"{path}: tokens[{index}] ({token.name}): only city tokens name a city"
+                )
             principals[token.sha256] = Principal(token.name, token.role, token.city)
         return cls(principals)
 

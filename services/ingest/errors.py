@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +52,19 @@ class ApiError(Exception):
 
     @classmethod
     def single(
-        cls, status: int, code: str, message: str, loc: Loc = (), headers: dict[str, str] | None = None
+        cls,
+        status: int,
+        code: str,
+        message: str,
+        loc: Loc = (),
+        headers: dict[str, str] | None = None,
     ) -> ApiError:
         return cls(status, [ErrorItem(loc, code, message)], headers)
 
 
-def error_response(status: int, errors: Iterable[ErrorItem], headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, errors: Iterable[ErrorItem], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"errors": [e.as_json() for e in errors]}, status_code=status, headers=headers
     )

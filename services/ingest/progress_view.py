@@ -1,4 +1,4 @@
-"""JSON views of the domain's progress for ``GET /v1/progress`` and ``/v1/cities/{city}/progress``."""
+"""JSON views of the domain's progress for ``GET /v1/progress`` and ``/v1/cities/{id}/progress``."""
 
 from __future__ import annotations
 
@@ -83,7 +83,9 @@ def gigabit_view(progress: GigabitProgress) -> dict[str, Any]:
     }
 
 
-def city_view(targets: Targets, progress: CityProgress, state: CityState, now: datetime) -> dict[str, Any]:
+def city_view(
+    targets: Targets, progress: CityProgress, state: CityState, now: datetime
+) -> dict[str, Any]:
     city = progress.city
     return {
         "city": city.id,
@@ -107,7 +109,9 @@ def city_view(targets: Targets, progress: CityProgress, state: CityState, now: d
 
 def province_view(targets: Targets, states: dict[str, CityState], now: datetime) -> dict[str, Any]:
     cities = {
-        city_id: city_view(targets, city_progress(targets, city, states[city_id], now), states[city_id], now)
+        city_id: city_view(
+            targets, city_progress(targets, city, states[city_id], now), states[city_id], now
+        )
         for city_id, city in targets.cities.items()
     }
     gigabit_met = {

@@ -18,8 +18,8 @@ from shared.domain.state import ReportKind
 from shared.wire import (
     REPORT_MODELS,
     GigabitReport,
-    ReportId,
     Report,
+    ReportId,
     ReportRecord,
     SitesReport,
     body_fingerprint,
@@ -48,7 +48,10 @@ async def _parse(request: Request, kind: ReportKind) -> Report:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise ApiError.single(
-            415, "unsupported_media_type", "send the report as application/json", loc=["header", "Content-Type"]
+            415,
+            "unsupported_media_type",
+            "send the report as application/json",
+            loc=["header", "Content-Type"],
         )
     body = await request.body()
     try:
@@ -74,7 +77,12 @@ def _report_id(report: Report, idempotency_key: str | None) -> str:
 
 
 async def _submit(
-    request: Request, city: str, kind: ReportKind, who: Principal, dry_run: bool, idempotency_key: str | None
+    request: Request,
+    city: str,
+    kind: ReportKind,
+    who: Principal,
+    dry_run: bool,
+    idempotency_key: str | None,
 ) -> JSONResponse:
     ctx = context(request)
     known_city(ctx, city)
@@ -100,7 +108,12 @@ async def _submit(
     if dry_run:
         summary = await ctx.store.preview(city, report)
         return JSONResponse(
-            {"report_id": report_id, "status": "valid", "dry_run": True, "summary": summary.model_dump()}
+            {
+                "report_id": report_id,
+                "status": "valid",
+                "dry_run": True,
+                "summary": summary.model_dump(),
+            }
         )
     envelope = envelope_for(report_id, city, report, now)
     outcome = await ctx.store.accept(envelope, body_fingerprint(city, kind, report))
@@ -127,7 +140,11 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
     "/cities/{city}/reports/gigabit",
     status_code=202,
     openapi_extra=_submit_doc(GigabitReport),
-    responses={200: {"description": "duplicate or dry run"}, 409: _ERRORS_SCHEMA, 422: _ERRORS_SCHEMA},
+    responses={
+        200: {"description": "duplicate or dry run"},
+        409: _ERRORS_SCHEMA,
+        422: _ERRORS_SCHEMA,
+    },
 )
 async def submit_gigabit(
     request: Request,
@@ -143,7 +160,11 @@ async def submit_gigabit(
     "/cities/{city}/reports/5g-sites",
     status_code=202,
     openapi_extra=_submit_doc(SitesReport),
-    responses={200: {"description": "duplicate or dry run"}, 409: _ERRORS_SCHEMA, 422: _ERRORS_SCHEMA},
+    responses={
+        200: {"description": "duplicate or dry run"},
+        409: _ERRORS_SCHEMA,
+        422: _ERRORS_SCHEMA,
+    },
 )
 async def submit_sites(
     request: Request,
@@ -163,5 +184,7 @@ async def get_report(
 ) -> ReportRecord:
     record = await ctx.store.record(report_id)
     if record is None:
-        raise ApiError.single(404, "unknown_report", f"no report {report_id!r}", loc=["path", "report_id"])
+        raise ApiError.single(
+            404, "unknown_report", f"no report {report_id!r}", loc=["path", "report_id"]
+        )
     return record

@@ -33,9 +33,7 @@ class ReportStore:
         self._redis = redis
         self._accept = redis.register_script(scripts.ACCEPT)
 
-    async def accept(
-        self, envelope: ReportEnvelope, fingerprint: str
-    ) -> Acceptance:
+    async def accept(self, envelope: ReportEnvelope, fingerprint: str) -> Acceptance:
         raw = await self._accept(
             keys=[names.report_key(envelope.report_id), names.REPORTS_STREAM],
             args=[
@@ -55,11 +53,13 @@ class ReportStore:
         if not site_ids:
             return {}
         owners = await self._redis.hmget(names.SITE_OWNER_KEY, site_ids)
-        return {site: owner for site, owner in zip(site_ids, owners, strict=True) if owner}
+        return {site: str(owner) for site, owner in zip(site_ids, owners, strict=True) if owner}
 
     async def record(self, report_id: str) -> ReportRecord | None:
         fields = await self._redis.hgetall(names.report_key(report_id))
-        return ReportRecord.from_hash(fields) if fields else None
+        return (
+            ReportRecord.from_hash({str(k): str(v) for k, v in fields.items()}) if fields else None
+        )
 
     async def preview(self, city: str, report: Report) -> ReportSummary:
         """What applying the report now would do (the aggregator's rules, without writing)."""
@@ -77,7 +77,9 @@ class ReportStore:
             if current is None:
                 summary.created += 1
                 continue
-            stored_as_of, stored_value = _stored_as_of_and_value(current, isinstance(report, SitesReport))
+            stored_as_of, stored_value = _stored_as_of_and_value(
+                str(current), isinstance(report, SitesReport)
+            )
             if as_of < stored_as_of or value == stored_value:
                 summary.unchanged += 1
             else:
@@ -86,7 +88,10 @@ class ReportStore:
 
 
 def _stored_as_of_and_value(stored: str, is_site: bool) -> tuple[str, str]:
-    """Stored sites are "<version>\\t<record>", indicators "<version>\\t<value>\\t<as_of>\\t<id>"."""
+    """Stored sites are "<version>\\t<record>"; indicators "<version>\\t<value>\\t<as_of>\\t<id>".
+
+    Returns the stored as_of and the part compared for "unchanged".
+    """
     version, rest = stored.split("\t", 1)
     value = rest if is_site else rest.split("\t", 1)[0]
     return version.split("/", 1)[0], value
@@ -96,5 +101,7 @@ def kind_of(report: Report) -> ReportKind:
     return ReportKind.SITES if isinstance(report, SitesReport) else ReportKind.GIGABIT
 
 
-def envelope_for(report_id: str, city: str, report: Report, received_at: datetime) -> ReportEnvelope:
+def envelope_for(
+    report_id: str, city: str, report: Report, received_at: datetime
+) -> ReportEnvelope:
     return ReportEnvelope(report_id, city, kind_of(report), received_at, encode_payload(report))

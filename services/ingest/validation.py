@@ -29,7 +29,11 @@ def check_dates(report: Report, now: datetime) -> list[ErrorItem]:
         )
     if report.as_of > today:
         errors.append(
-            ErrorItem(["body", "as_of"], "as_of_in_future", f"as_of {report.as_of} is after today ({today})")
+            ErrorItem(
+                ["body", "as_of"],
+                "as_of_in_future",
+                f"as_of {report.as_of} is after today ({today})",
+            )
         )
     return errors
 
@@ -38,13 +42,13 @@ def check_sites(report: SitesReport) -> list[ErrorItem]:
     errors: list[ErrorItem] = []
     first_seen: dict[str, int] = {}
     for index, site in enumerate(report.sites):
-        loc = ["body", "sites", index]
+        loc: list[str | int] = ["body", "sites", index]
         if site.site_id in first_seen:
             errors.append(
                 ErrorItem(
                     [*loc, "site_id"],
                     "duplicate_site_id",
-                    f"site_id {site.site_id!r} already appears at sites[{first_seen[site.site_id]}]",
+                    f"site_id {site.site_id!r} is already at sites[{first_seen[site.site_id]}]",
                 )
             )
         else:
@@ -65,20 +69,28 @@ def check_indicators(report: GigabitReport, program: GigabitProgram) -> list[Err
     if not report.indicators:
         errors.append(ErrorItem(["body", "indicators"], "empty", "report at least one indicator"))
     for key, value in report.indicators.items():
-        loc = ["body", "indicators", key]
+        loc: list[str | int] = ["body", "indicators", key]
         indicator = program.indicator(key)
         if indicator is None:
             known = ", ".join(i.key for i in program.indicators)
-            errors.append(ErrorItem(loc, "unknown_indicator", f"unknown indicator {key!r}; known: {known}"))
+            errors.append(
+                ErrorItem(loc, "unknown_indicator", f"unknown indicator {key!r}; known: {known}")
+            )
             continue
         low = indicator.minimum if indicator.minimum is not None else -math.inf
         high = indicator.maximum if indicator.maximum is not None else math.inf
         if not low <= value <= high:
             errors.append(
-                ErrorItem(loc, "out_of_range", f"{key} must be between {low:g} and {high:g}, got {value:g}")
+                ErrorItem(
+                    loc,
+                    "out_of_range",
+                    f"{key} must be between {low:g} and {high:g}, got {value:g}",
+                )
             )
         elif indicator.integer and value != int(value):
-            errors.append(ErrorItem(loc, "not_an_integer", f"{key} counts {indicator.unit}: a whole number"))
+            errors.append(
+                ErrorItem(loc, "not_an_integer", f"{key} counts {indicator.unit}: a whole number")
+            )
     return errors
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 PROVINCE_TZ = ZoneInfo("Asia/Shanghai")
-_PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIOD_RE = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 @dataclass(frozen=True, order=True)
@@ -24,7 +24,7 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        match = _PERIOD_RE.match(text)
+        match = _PERIOD_RE.fullmatch(text)
         if not match:
             raise ValueError(f"period must be YYYY-MM, got {text!r}")
         return cls(int(match.group(1)), int(match.group(2)))
@@ -72,7 +72,7 @@ def end_of_day(day: date) -> datetime:
 
 
 def due_instant(period: Period, due_day: int) -> datetime:
-    """When the report for ``period`` stops being on time: the end of ``due_day`` of the next month."""
+    """When the report for ``period`` stops being on time: end of ``due_day`` the month after."""
     following = period.next()
     return end_of_day(date(following.year, following.month, due_day))
 

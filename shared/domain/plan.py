@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 from shared.domain.calendar import Period, end_of_day, local_date, start_of_day
 from shared.domain.targets import Tolerances
@@ -38,7 +39,7 @@ def plan_fraction(
     points.append((end_of_day(deadline), 1.0))
     if now <= points[0][0]:
         return 0.0
-    for (t0, f0), (t1, f1) in zip(points, points[1:], strict=False):
+    for (t0, f0), (t1, f1) in pairwise(points):
         if now < t1:
             return f0 + (f1 - f0) * ((now - t0) / (t1 - t0))
     return 1.0
@@ -56,7 +57,12 @@ def deadline_passed(deadline: date, now: datetime) -> bool:
 
 
 def status_for(
-    *, actual: float, target: float, attainment_ratio: float, deadline: date, now: datetime,
+    *,
+    actual: float,
+    target: float,
+    attainment_ratio: float,
+    deadline: date,
+    now: datetime,
     tolerances: Tolerances,
 ) -> Status:
     if actual >= target:
@@ -78,7 +84,9 @@ class Projection:
     """The day the target is (or was) reached at that rate; None if it never is."""
 
 
-def trailing_rate(sites_by_day: dict[date, int], today: date, days: int = TRAILING_RATE_DAYS) -> float:
+def trailing_rate(
+    sites_by_day: dict[date, int], today: date, days: int = TRAILING_RATE_DAYS
+) -> float:
     """Average in-service sites commissioned per day over the ``days`` days ending ``today``."""
     first = today - timedelta(days=days - 1)
     return sum(n for day, n in sites_by_day.items() if first <= day <= today) / days
@@ -93,13 +101,13 @@ def project_completion(
     """
     today = local_date(now)
     rate = trailing_rate(sites_by_day, today)
+    if target_new <= 0:
+        return Projection(rate, start)
     running = 0
     for day in sorted(d for d in sites_by_day if start <= d <= today):
         running += sites_by_day[day]
         if running >= target_new:
             return Projection(rate, day)
-    if target_new <= 0:
-        return Projection(rate, start)
     if rate <= 0:
         return Projection(rate, None)
     return Projection(rate, today + timedelta(days=math.ceil((target_new - running) / rate)))

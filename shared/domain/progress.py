@@ -70,7 +70,9 @@ def _site_progress(
 ) -> SiteProgress:
     last_counted = min(local_date(now), program.deadline)
     new_sites = sum(n for d, n in sites_by_day.items() if program.start <= d <= last_counted)
-    planned_new = target_new * plan_fraction(program.start, program.deadline, now, program.milestones)
+    planned_new = target_new * plan_fraction(
+        program.start, program.deadline, now, program.milestones
+    )
     if program.kind is ProgramKind.SITE_DENSITY:
         # The density target is judged on the level (baseline + new), as the contract says.
         ratio = attainment(baseline + new_sites, baseline + planned_new)

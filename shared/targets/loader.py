@@ -30,10 +30,22 @@ DEFAULT_TARGETS_FILE = Path(__file__).with_name("default.yaml")
 # The province's prefecture-level cities (GB/T 2260). A targets file may cover a subset (tests,
 # pilots) but never a city outside this list: a typo must not become a 17th city.
 KNOWN_CITY_CODES: dict[str, str] = {
-    "jinan": "370100", "qingdao": "370200", "zibo": "370300", "zaozhuang": "370400",
-    "dongying": "370500", "yantai": "370600", "weifang": "370700", "jining": "370800",
-    "taian": "370900", "weihai": "371000", "rizhao": "371100", "linyi": "371300",
-    "dezhou": "371400", "liaocheng": "371500", "binzhou": "371600", "heze": "371700",
+    "jinan": "370100",
+    "qingdao": "370200",
+    "zibo": "370300",
+    "zaozhuang": "370400",
+    "dongying": "370500",
+    "yantai": "370600",
+    "weifang": "370700",
+    "jining": "370800",
+    "taian": "370900",
+    "weihai": "371000",
+    "rizhao": "371100",
+    "linyi": "371300",
+    "dezhou": "371400",
+    "liaocheng": "371500",
+    "binzhou": "371600",
+    "heze": "371700",
 }
 RETIRED_CITY_CODES: dict[str, str] = {"laiwu": "371200"}
 
@@ -203,28 +215,51 @@ def _check_programs(doc: _TargetsFile) -> None:
 def _to_domain(doc: _TargetsFile) -> Targets:
     cities = {
         c.id: City(
-            id=c.id, code=c.code, name=c.name, name_en=c.name_en, population=c.population,
-            baseline_sites=c.baseline_sites, quotas=dict(c.quotas), gigabit_since=c.gigabit_since,
+            id=c.id,
+            code=c.code,
+            name=c.name,
+            name_en=c.name_en,
+            population=c.population,
+            baseline_sites=c.baseline_sites,
+            quotas=dict(c.quotas),
+            gigabit_since=c.gigabit_since,
         )
         for c in doc.cities
     }
     site_programs = tuple(
         SiteProgram(
-            id=p.id, kind=p.kind, title=p.title, start=p.start, deadline=p.deadline,
+            id=p.id,
+            kind=p.kind,
+            title=p.title,
+            start=p.start,
+            deadline=p.deadline,
             tolerances=Tolerances(p.tolerances.warning, p.tolerances.critical),
-            province_target_new=p.province_target_new, density_per_10k=p.density_per_10k,
-            milestones={Period.parse(m): s for m, s in p.milestones.items()}, source=p.source,
+            province_target_new=p.province_target_new,
+            density_per_10k=p.density_per_10k,
+            milestones={Period.parse(m): s for m, s in p.milestones.items()},
+            source=p.source,
         )
         for p in doc.programs
         if p.kind is not ProgramKind.INDICATOR_THRESHOLDS
     )
     gigabit_programs = tuple(
         GigabitProgram(
-            id=p.id, title=p.title, start=p.start, deadline=p.deadline, source=p.source,
+            id=p.id,
+            title=p.title,
+            start=p.start,
+            deadline=p.deadline,
+            source=p.source,
             indicators=tuple(
                 Indicator(
-                    key=i.key, meaning=i.meaning, unit=i.unit, rule=i.rule, threshold=i.threshold,
-                    verified=i.verified, minimum=i.min, maximum=i.max, integer=i.integer,
+                    key=i.key,
+                    meaning=i.meaning,
+                    unit=i.unit,
+                    rule=i.rule,
+                    threshold=i.threshold,
+                    verified=i.verified,
+                    minimum=i.min,
+                    maximum=i.max,
+                    integer=i.integer,
                     source=i.source,
                 )
                 for i in p.indicators

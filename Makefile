@@ -1,0 +1,41 @@
+# Pacer: `make run` starts the whole system, `make test` checks it. Both install into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint test-unit test-integration test-e2e format clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/pacer up
+
+test: lint test-unit test-integration test-e2e
+
+lint: install
+	$(BIN)/ruff check shared services tests
+	$(BIN)/ruff format --check shared services tests
+	$(BIN)/mypy
+
+test-unit: install
+	$(BIN)/pytest -q tests/unit
+
+test-integration: install
+	$(BIN)/pytest -q tests/integration
+
+test-e2e: install
+	$(BIN)/pytest -q tests/e2e
+
+format: install
+	$(BIN)/ruff format shared services tests
+	$(BIN)/ruff check --fix shared services tests
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,209 @@
+"""The aggregator under faults, on real processes: a kill -9 mid-stream, poison entries, races."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from shared import names
+from shared.wire import ReportEnvelope
+from tests.conftest import ADMIN_TOKEN
+from tests.support.processes import RedisServer, Service, wait_until
+from tests.support.reports import bearer, site, sites_report
+
+ADMIN = bearer(ADMIN_TOKEN)
+CITIES = ("jinan", "qingdao", "zibo", "linyi")
+
+
+@pytest.fixture
+def env(redis_server: RedisServer, tokens_file: Path, redis_client: redis.Redis) -> dict[str, str]:
+    return {
+        "PACER_REDIS_URL": redis_server.url,
+        "PACER_TOKENS_FILE": str(tokens_file),
+        "PACER_CLOCK": "fixed:2024-07-15T12:00:00+08:00",
+        "PACER_RECLAIM_IDLE_MS": "1000",
+        "PACER_MAX_ATTEMPTS": "3",
+        "PACER_CONSUMER_NAME": "aggregator-test",
+    }
+
+
+@pytest.fixture
+def ingest(env: dict[str, str], tmp_path: Path) -> Iterator[Service]:
+    service = Service("ingest", env, tmp_path / "ingest.log").start()
+    yield service
+    service.stop()
+
+
+def applied_count(redis_client: redis.Redis, report_ids: list[str]) -> int:
+    pipe = redis_client.pipeline()
+    for report_id in report_ids:
+        pipe.hget(names.report_key(report_id), "status")
+    return sum(1 for status in pipe.execute() if status == "applied")
+
+
+def in_service_by_city(redis_client: redis.Redis) -> dict[str, int]:
+    return {
+        city: sum(int(n) for n in redis_client.hgetall(names.city_site_days_key(city)).values())
+        for city in CITIES
+    }
+
+
+def test_a_killed_aggregator_loses_nothing_and_counts_nothing_twice(
+    env: dict[str, str], ingest: Service, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    reports: list[tuple[str, dict[str, Any]]] = []
+    truth = dict.fromkeys(CITIES, 0)
+    for number in range(100):
+        city = CITIES[number % len(CITIES)]
+        sites = [site(f"{city}-{number:03d}-{i:03d}") for i in range(100)]
+        reports.append((city, sites_report(*sites, report_id=f"bulk-{number:03d}")))
+        truth[city] += 100
+    report_ids = [body["report_id"] for _, body in reports]
+
+    aggregator = Service("aggregator", env, tmp_path / "aggregator.log").start()
+    answers: list[int] = []
+
+    def send_all() -> None:
+        with httpx.Client(base_url=ingest.url, timeout=10, headers=ADMIN) as api:
+            for city, body in reports:
+                answers.append(
+                    api.post(f"/v1/cities/{city}/reports/5g-sites", json=body).status_code
+                )
+
+    sender = threading.Thread(target=send_all)
+    sender.start()
+    try:
+        wait_until(lambda: applied_count(redis_client, report_ids) >= 20, timeout=30)
+        aggregator.kill()  # kill -9 while reports keep arriving
+        killed_at = applied_count(redis_client, report_ids)
+        sender.join(timeout=60)
+        assert answers == [202] * 100
+        assert killed_at < 100, "the kill must land before everything was applied"
+        aggregator.start()
+        wait_until(lambda: applied_count(redis_client, report_ids) == 100, timeout=60)
+    finally:
+        sender.join(timeout=5)
+        aggregator.stop()
+
+    assert in_service_by_city(redis_client) == truth
+    assert redis_client.hlen(names.SITE_OWNER_KEY) == 10_000
+    assert redis_client.xpending(names.REPORTS_STREAM, names.AGGREGATOR_GROUP)["pending"] == 0
+    assert redis_client.xlen(names.DEAD_LETTER_STREAM) == 0
+    # one progress event per applied report, none twice
+    events = redis_client.xrange(names.PROGRESS_STREAM)
+    assert sorted(e[1]["report_id"] for e in events) == sorted(report_ids)
+
+
+def test_a_poison_entry_is_dead_lettered_after_n_attempts_and_does_not_block_the_rest(
+    env: dict[str, str], ingest: Service, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    with httpx.Client(base_url=ingest.url, timeout=10, headers=ADMIN) as api:
+        assert (
+            api.post(
+                "/v1/cities/jinan/reports/5g-sites",
+                json=sites_report(site("JN-1"), report_id="before"),
+            ).status_code
+            == 202
+        )
+        # A report that passed ingest but cannot be applied: its stored payload is corrupt.
+        poison = ReportEnvelope(
+            "poison", "jinan", "5g-sites", datetime.now(UTC), '{"sites": "not a list"}'
+        )  # type: ignore[arg-type]
+        redis_client.hset(
+            names.report_key("poison"),
+            mapping={
+                "report_id": "poison",
+                "city": "jinan",
+                "kind": "5g-sites",
+                "status": "accepted",
+                "received_at": poison.received_at.isoformat(),
+                "fingerprint": "x",
+            },
+        )
+        redis_client.xadd(names.REPORTS_STREAM, poison.fields())
+        redis_client.xadd(names.REPORTS_STREAM, {"garbage": "not a report at all"})
+        assert (
+            api.post(
+                "/v1/cities/jinan/reports/5g-sites",
+                json=sites_report(site("JN-2"), report_id="after"),
+            ).status_code
+            == 202
+        )
+
+        aggregator = Service("aggregator", env, tmp_path / "aggregator.log").start()
+        try:
+            wait_until(lambda: applied_count(redis_client, ["before", "after"]) == 2, timeout=10)
+            # the good reports did not wait for the poison's retries
+            assert redis_client.xlen(names.DEAD_LETTER_STREAM) == 0
+            wait_until(lambda: redis_client.xlen(names.DEAD_LETTER_STREAM) == 2, timeout=30)
+        finally:
+            aggregator.stop()
+        record = api.get("/v1/reports/poison").json()
+
+    dead = {
+        fields.get("report_id", "-"): fields
+        for _, fields in redis_client.xrange(names.DEAD_LETTER_STREAM)
+    }
+    assert dead["poison"]["attempts"] == "3"
+    assert "ValidationError" in dead["poison"]["reason"]
+    assert dead["poison"]["payload"] == '{"sites": "not a list"}'
+    assert dead["-"]["garbage"] == "not a report at all"
+    assert record["status"] == "rejected"
+    assert "could not be applied in 3 attempts" in record["reason"]
+    assert redis_client.xpending(names.REPORTS_STREAM, names.AGGREGATOR_GROUP)["pending"] == 0
+    assert in_service_by_city(redis_client)["jinan"] == 2
+
+
+def test_two_cities_racing_for_one_site_id_apply_the_first_and_reject_the_second(
+    env: dict[str, str], ingest: Service, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    with httpx.Client(base_url=ingest.url, timeout=10, headers=ADMIN) as api:
+        # Both pass ingest: neither is registered until the aggregator applies one.
+        first = sites_report(site("SHARED-1"), report_id="jinan-claims")
+        second = sites_report(site("SHARED-1", lat=36.07, lon=120.38), report_id="qingdao-claims")
+        assert api.post("/v1/cities/jinan/reports/5g-sites", json=first).status_code == 202
+        assert api.post("/v1/cities/qingdao/reports/5g-sites", json=second).status_code == 202
+        aggregator = Service("aggregator", env, tmp_path / "aggregator.log").start()
+        try:
+            wait_until(
+                lambda: api.get("/v1/reports/qingdao-claims").json()["status"] != "accepted",
+                timeout=10,
+            )
+        finally:
+            aggregator.stop()
+        assert api.get("/v1/reports/jinan-claims").json()["status"] == "applied"
+        rejected = api.get("/v1/reports/qingdao-claims").json()
+    assert rejected["status"] == "rejected"
+    assert rejected["reason"] == "site SHARED-1 is registered to jinan"
+    assert redis_client.hget(names.SITE_OWNER_KEY, "SHARED-1") == "jinan"
+    assert in_service_by_city(redis_client) == {"jinan": 1, "qingdao": 0, "zibo": 0, "linyi": 0}
+
+
+def test_reports_left_pending_by_a_dead_consumer_are_reclaimed(
+    env: dict[str, str], ingest: Service, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    with httpx.Client(base_url=ingest.url, timeout=10, headers=ADMIN) as api:
+        assert (
+            api.post(
+                "/v1/cities/zibo/reports/5g-sites",
+                json=sites_report(site("ZB-1"), report_id="orphan"),
+            ).status_code
+            == 202
+        )
+    # A consumer that read the entry and died before acknowledging it.
+    redis_client.xreadgroup(names.AGGREGATOR_GROUP, "crashed-pod", {names.REPORTS_STREAM: ">"})
+    assert redis_client.xpending(names.REPORTS_STREAM, names.AGGREGATOR_GROUP)["pending"] == 1
+    aggregator = Service("aggregator", env, tmp_path / "aggregator.log").start()
+    try:
+        wait_until(lambda: applied_count(redis_client, ["orphan"]) == 1, timeout=15)
+    finally:
+        aggregator.stop()
+    assert redis_client.xpending(names.REPORTS_STREAM, names.AGGREGATOR_GROUP)["pending"] == 0
+    assert in_service_by_city(redis_client)["zibo"] == 1

@@ -1,0 +1,167 @@
+"""PACER_CLOCK: system, fixed and offset clocks (shared/clock.py)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from shared.clock import ClockError, fixed_clock, parse_clock, parse_instant
+from shared.settings import Settings
+
+REAL_START = 1_700_000_000.0  # an arbitrary real moment, in unix seconds
+
+
+class FakeTime:
+    """Stands in for ``time.time`` so an offset clock can be advanced by hand."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    fake = FakeTime(REAL_START)
+    monkeypatch.setattr(time, "time", fake)  # what shared.clock reads; restored after the test
+    return fake
+
+
+@pytest.mark.parametrize("spec", ["system", "", "  system  "])
+def test_system_clock_reads_the_real_time(spec: str) -> None:
+    clock = parse_clock(spec)
+    before = datetime.now(UTC)
+    now = clock.now()
+    after = datetime.now(UTC)
+    assert clock.spec == "system"
+    assert before <= now <= after
+    assert now.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("spec", "instant"),
+    [
+        ("fixed:2024-07-15T12:00:00+08:00", datetime(2024, 7, 15, 4, 0, tzinfo=UTC)),
+        ("fixed:2024-07-15T04:00:00Z", datetime(2024, 7, 15, 4, 0, tzinfo=UTC)),
+        ("fixed:2024-07-15T04:00:00+00:00", datetime(2024, 7, 15, 4, 0, tzinfo=UTC)),
+        ("fixed:2024-12-31T23:59:59.5+08:00", datetime(2024, 12, 31, 15, 59, 59, 500_000, UTC)),
+    ],
+)
+def test_fixed_clock_always_returns_its_instant_in_utc(spec: str, instant: datetime) -> None:
+    clock = parse_clock(spec)
+    assert clock.spec == spec
+    assert clock.now() == instant
+    assert clock.now() == instant
+    assert clock.now().utcoffset() == timedelta(0)
+
+
+def test_fixed_clock_built_in_code_matches_the_parsed_one() -> None:
+    instant = datetime(2024, 7, 15, 4, 0, tzinfo=UTC)
+    clock = fixed_clock(instant)
+    assert clock.now() == instant
+    assert parse_clock(clock.spec).now() == instant
+
+
+def test_offset_clock_starts_at_its_instant_and_advances_in_real_time(
+    fake_time: FakeTime,
+) -> None:
+    clock = parse_clock("offset:2024-07-15T12:00:00+08:00")
+    start = datetime(2024, 7, 15, 4, 0, tzinfo=UTC)
+    assert clock.now() == start
+    fake_time.now += 90.5
+    assert clock.now() == start + timedelta(seconds=90.5)
+    fake_time.now += 3600
+    assert clock.now() == start + timedelta(seconds=3690.5)
+
+
+def test_offset_clock_with_since_is_pinned_to_that_real_moment(fake_time: FakeTime) -> None:
+    clock = parse_clock(f"offset:2024-07-15T04:00:00Z;since={REAL_START - 60}")
+    assert clock.now() == datetime(2024, 7, 15, 4, 1, tzinfo=UTC)
+
+
+def test_offset_clocks_sharing_since_agree_whenever_they_were_parsed(
+    fake_time: FakeTime,
+) -> None:
+    first = parse_clock("offset:2024-07-15T04:00:00Z").pinned()
+    fake_time.now += 30
+    second = parse_clock(first.spec)
+    assert second.spec == first.spec
+    assert first.now() == second.now() == datetime(2024, 7, 15, 4, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "spec", ["system", "fixed:2024-07-15T04:00:00Z", "offset:2024-07-15T04:00:00Z;since=5"]
+)
+def test_pinning_leaves_clocks_without_a_floating_anchor_alone(spec: str) -> None:
+    clock = parse_clock(spec)
+    assert clock.pinned() is clock
+
+
+def test_pinning_an_offset_clock_records_the_real_moment(fake_time: FakeTime) -> None:
+    pinned = parse_clock("offset:2024-07-15T04:00:00Z").pinned()
+    assert pinned.spec == f"offset:2024-07-15T04:00:00Z;since={REAL_START:.3f}"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("sytem", "must be system, fixed:<instant> or offset:<instant>"),
+        ("fixed", "must be system, fixed:<instant> or offset:<instant>"),
+        ("now", "must be system, fixed:<instant> or offset:<instant>"),
+        ("fixed:", "not an ISO-8601 instant"),
+        ("fixed:yesterday", "not an ISO-8601 instant"),
+        ("fixed:2024-13-01T00:00:00Z", "not an ISO-8601 instant"),
+        ("fixed:2024-07-15T12:00:00", "needs a UTC offset"),
+        ("fixed:2024-07-15", "needs a UTC offset"),
+        ("offset:2024-07-15T12:00:00", "needs a UTC offset"),
+        ("offset:soon", "not an ISO-8601 instant"),
+        ("offset:2024-07-15T04:00:00Z;until=5", "unknown clock option 'until'"),
+        ("offset:2024-07-15T04:00:00Z;since=", "since must be unix seconds"),
+        ("offset:2024-07-15T04:00:00Z;since=noon", "since must be unix seconds"),
+        ("offset:2024-07-15T04:00:00Z;since=nan", "since must be unix seconds"),
+        ("offset:2024-07-15T04:00:00Z;since=inf", "since must be unix seconds"),
+    ],
+)
+def test_a_bad_clock_spec_raises_clock_error(spec: str, message: str) -> None:
+    with pytest.raises(ClockError, match=message):
+        parse_clock(spec)
+
+
+def test_clock_error_is_a_value_error() -> None:
+    assert issubclass(ClockError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("text", "instant"),
+    [
+        ("2024-07-15T12:00:00+08:00", datetime(2024, 7, 15, 4, 0, tzinfo=UTC)),
+        ("2024-07-15T04:00:00Z", datetime(2024, 7, 15, 4, 0, tzinfo=UTC)),
+        ("2024-07-14T23:00:00-05:00", datetime(2024, 7, 15, 4, 0, tzinfo=UTC)),
+    ],
+)
+def test_parse_instant_returns_utc(text: str, instant: datetime) -> None:
+    parsed = parse_instant(text)
+    assert parsed == instant
+    assert parsed.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "spec", ["system", "fixed:2024-07-15T12:00:00+08:00", "offset:2024-07-15T12:00:00+08:00"]
+)
+def test_settings_accept_a_good_clock_spec(spec: str) -> None:
+    settings = Settings(clock=spec)
+    assert settings.make_clock().spec == spec
+
+
+@pytest.mark.parametrize(
+    "spec", ["sytem", "fixed:2024-07-15T12:00:00", "offset:2024-07-15T04:00:00Z;since=nan"]
+)
+def test_settings_reject_a_bad_clock_spec(spec: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        Settings(clock=spec)
+    (error,) = raised.value.errors()
+    assert error["loc"] == ("clock",)
