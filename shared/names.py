@@ -26,6 +26,9 @@ STREAM_GROUPS: dict[str, tuple[str, ...]] = {
 }
 """Every consumer group, by stream. Created at id 0 before any producer writes."""
 
+DEAD_LETTER_STREAMS: dict[str, str] = {REPORTS_STREAM: DEAD_LETTER_STREAM}
+"""Source stream -> the stream its given-up entries are moved to."""
+
 ALL_STREAMS: tuple[str, ...] = (REPORTS_STREAM, PROGRESS_STREAM, DEAD_LETTER_STREAM)
 
 # Keys

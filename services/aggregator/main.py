@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import uvicorn
 from faststream import AckPolicy
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisStreamMessage
@@ -20,6 +19,7 @@ from services.aggregator.handler import HandlerMetrics, ReportHandler
 from services.aggregator.maintenance import keep_streams_healthy
 from shared import names
 from shared.health import health_routes, redis_ping_check
+from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
@@ -93,10 +93,4 @@ def build_app(settings: Settings) -> Starlette:
 
 
 def main(settings: Settings) -> None:
-    uvicorn.run(
-        build_app(settings),
-        host=settings.bind,
-        port=settings.aggregator_port,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    serve_http(build_app(settings), settings.bind, settings.aggregator_port)

@@ -6,7 +6,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import uvicorn
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -17,6 +16,7 @@ from starlette.routing import Route
 from services.exporter.collector import render
 from services.exporter.snapshot import read_snapshot
 from shared.health import health_routes, redis_ping_check
+from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.connection import connect
 from shared.targets import load_targets
@@ -54,10 +54,4 @@ def build_app(settings: Settings) -> Starlette:
 
 
 def main(settings: Settings) -> None:
-    uvicorn.run(
-        build_app(settings),
-        host=settings.bind,
-        port=settings.exporter_port,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    serve_http(build_app(settings), settings.bind, settings.exporter_port)

@@ -13,9 +13,6 @@ from shared.domain.targets import Targets
 from shared.store.state import read_city_states
 from shared.store.streams import StreamStats, read_stream_stats
 
-DEAD_LETTER_STREAMS: dict[str, str] = {names.REPORTS_STREAM: names.DEAD_LETTER_STREAM}
-"""Source stream -> the stream its given-up entries are moved to."""
-
 
 @dataclass(frozen=True)
 class AlertCount:
@@ -41,7 +38,7 @@ async def read_snapshot(redis: Redis, targets: Targets) -> Snapshot:
     states = await read_city_states(redis, list(targets.cities))
     streams = await read_stream_stats(redis)
     dead_letters = {
-        source: streams.lengths.get(dead, 0) for source, dead in DEAD_LETTER_STREAMS.items()
+        source: streams.lengths.get(dead, 0) for source, dead in names.DEAD_LETTER_STREAMS.items()
     }
     return Snapshot(
         states=states,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 
-import uvicorn
-
 from services.ingest.app import create_app
 from services.ingest.auth import TokenBook, TokensFileError
 from services.ingest.context import IngestContext
 from services.ingest.store import ReportStore
+from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.connection import connect
 from shared.targets import load_targets
@@ -29,10 +28,4 @@ def main(settings: Settings) -> None:
         store=ReportStore(redis),
         redis=redis,
     )
-    uvicorn.run(
-        create_app(ctx, settings.max_body_bytes),
-        host=settings.bind,
-        port=settings.api_port,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    serve_http(create_app(ctx, settings.max_body_bytes), settings.bind, settings.api_port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -136,44 +137,33 @@ DryRun = Annotated[bool, Query(description="validate and preview only; nothing i
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-@router.post(
-    "/cities/{city}/reports/gigabit",
-    status_code=202,
-    openapi_extra=_submit_doc(GigabitReport),
-    responses={
-        200: {"description": "duplicate or dry run"},
-        409: _ERRORS_SCHEMA,
-        422: _ERRORS_SCHEMA,
-    },
-)
-async def submit_gigabit(
-    request: Request,
-    city: str,
-    who: Annotated[Principal, Depends(principal)],
-    dry_run: DryRun = False,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await _submit(request, city, ReportKind.GIGABIT, who, dry_run, idempotency_key)
+def _submit_route(kind: ReportKind) -> Callable[..., Awaitable[JSONResponse]]:
+    async def submit(
+        request: Request,
+        city: str,
+        who: Annotated[Principal, Depends(principal)],
+        dry_run: DryRun = False,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        return await _submit(request, city, kind, who, dry_run, idempotency_key)
+
+    return submit
 
 
-@router.post(
-    "/cities/{city}/reports/5g-sites",
-    status_code=202,
-    openapi_extra=_submit_doc(SitesReport),
-    responses={
-        200: {"description": "duplicate or dry run"},
-        409: _ERRORS_SCHEMA,
-        422: _ERRORS_SCHEMA,
-    },
-)
-async def submit_sites(
-    request: Request,
-    city: str,
-    who: Annotated[Principal, Depends(principal)],
-    dry_run: DryRun = False,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await _submit(request, city, ReportKind.SITES, who, dry_run, idempotency_key)
+for _kind, _model in REPORT_MODELS.items():
+    router.add_api_route(
+        f"/cities/{{city}}/reports/{_kind}",
+        _submit_route(_kind),
+        methods=["POST"],
+        name=f"submit_{_kind.name.lower()}_report",
+        status_code=202,
+        openapi_extra=_submit_doc(_model),
+        responses={
+            200: {"description": "duplicate, or the preview of a dry run"},
+            409: _ERRORS_SCHEMA,
+            422: _ERRORS_SCHEMA,
+        },
+    )
 
 
 @router.get("/reports/{report_id}", response_model=ReportRecord, response_model_exclude_none=True)
