@@ -15,21 +15,25 @@ PROGRESS_STREAM = f"{PREFIX}:stream:progress"
 """One event per applied report, written by the aggregator, consumed by alerting."""
 DEAD_LETTER_STREAM = f"{PREFIX}:stream:reports:dead"
 """Reports the aggregator could not apply, with the reason."""
+ALERTS_STREAM = f"{PREFIX}:stream:alerts"
+"""One entry per alert notification (firing, resolved, repeat), written by the evaluator."""
 
 # Consumer groups
 AGGREGATOR_GROUP = "aggregator"
 ALERTING_GROUP = "alerting"
+DELIVERY_GROUP = "delivery"
 
 STREAM_GROUPS: dict[str, tuple[str, ...]] = {
     REPORTS_STREAM: (AGGREGATOR_GROUP,),
     PROGRESS_STREAM: (ALERTING_GROUP,),
+    ALERTS_STREAM: (DELIVERY_GROUP,),
 }
 """Every consumer group, by stream. Created at id 0 before any producer writes."""
 
 DEAD_LETTER_STREAMS: dict[str, str] = {REPORTS_STREAM: DEAD_LETTER_STREAM}
 """Source stream -> the stream its given-up entries are moved to."""
 
-ALL_STREAMS: tuple[str, ...] = (REPORTS_STREAM, PROGRESS_STREAM, DEAD_LETTER_STREAM)
+ALL_STREAMS: tuple[str, ...] = (REPORTS_STREAM, PROGRESS_STREAM, ALERTS_STREAM, DEAD_LETTER_STREAM)
 
 # Keys
 SITE_OWNER_KEY = f"{PREFIX}:site-owner"
@@ -74,3 +78,24 @@ def city_periods_key(city: str, kind: str) -> str:
 
 def last_received_field(city: str, kind: str) -> str:
     return f"{city}|{kind}"
+
+
+# Alerts
+ACTIVE_ALERTS_KEY = f"{PREFIX}:alerts:active"
+"""Hash fingerprint -> JSON of an active alert (``shared.wire_alerts.ActiveAlertRecord``)."""
+
+# Subscriptions and deliveries
+SUBSCRIPTIONS_KEY = f"{PREFIX}:subscriptions"
+"""Hash subscription id -> JSON of the subscription (with its secret: never returned by the API)."""
+DELIVERIES_DUE_KEY = f"{PREFIX}:deliveries:due"
+"""Sorted set delivery id -> unix time of its next attempt."""
+
+
+def delivery_key(delivery_id: str) -> str:
+    """Hash: one delivery (a notification to one subscriber) and its attempts."""
+    return f"{PREFIX}:delivery:{delivery_id}"
+
+
+def subscription_deliveries_key(subscription_id: str) -> str:
+    """List of the subscription's most recent delivery ids, newest first (capped)."""
+    return f"{PREFIX}:subscription:{subscription_id}:deliveries"

@@ -37,7 +37,19 @@ class Settings(BaseSettings):
     redis_timeout_s: float = Field(1.5, gt=0)
     """Socket timeout for Redis calls: a request fails with 503 rather than hang."""
     eval_interval: float = Field(60, gt=0)
+    """Seconds between evaluations of the alert rules (also run after every applied report)."""
     repeat_interval: float = Field(4 * 3600, gt=0)
+    """Seconds between reminders of a still-firing alert."""
+    resolve_hold: float = Field(300, ge=0)
+    """Seconds an alert must stay away before it is resolved (no notification on flapping)."""
+    public_url: str | None = None
+    """Where people reach the API (webhook externalURL); default http://<bind>:<api_port>."""
+    delivery_max_attempts: int = Field(8, ge=1)
+    """Webhook attempts before a delivery is dead-lettered."""
+    delivery_timeout_s: float = Field(5.0, gt=0)
+    delivery_backoff_s: float = Field(1.0, gt=0)
+    """First retry delay; it doubles per attempt (with jitter) up to delivery_backoff_max_s."""
+    delivery_backoff_max_s: float = Field(300.0, gt=0)
 
     @field_validator("clock")
     @classmethod
@@ -47,3 +59,7 @@ class Settings(BaseSettings):
 
     def make_clock(self) -> Clock:
         return parse_clock(self.clock)
+
+    @property
+    def external_url(self) -> str:
+        return (self.public_url or f"http://{self.bind}:{self.api_port}").rstrip("/")
