@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from faststream import AckPolicy
-from faststream.redis import RedisBroker, StreamSub
+from faststream.redis import RedisBroker
 from faststream.redis.annotations import RedisStreamMessage
 from faststream.redis.prometheus import RedisPrometheusMiddleware
 from prometheus_client import CollectorRegistry
@@ -18,6 +18,7 @@ from services.aggregator.applier import ReportApplier
 from services.aggregator.handler import HandlerMetrics, ReportHandler
 from services.aggregator.maintenance import keep_streams_healthy
 from shared import names
+from shared.consumers import subscribe_with_reclaimer
 from shared.health import health_routes, redis_ping_check
 from shared.serving import serve_http
 from shared.settings import Settings
@@ -56,24 +57,15 @@ def build_app(settings: Settings) -> Starlette:
             entry_id, _decode(message.raw_message["data"]), message.get_delivery_count
         )
 
-    # The main subscriber reads new entries; the reclaimer takes over entries left pending by a
-    # crashed consumer or a failed attempt once they have been idle for reclaim_idle_ms.
-    broker.subscriber(
-        stream=StreamSub(
-            names.REPORTS_STREAM, group=names.AGGREGATOR_GROUP, consumer=settings.consumer_name
-        ),
-        ack_policy=AckPolicy.MANUAL,
-    )(on_report)
-    broker.subscriber(
-        stream=StreamSub(
-            names.REPORTS_STREAM,
-            group=names.AGGREGATOR_GROUP,
-            consumer=f"{settings.consumer_name}-reclaim",
-            min_idle_time=settings.reclaim_idle_ms,
-        ),
-        ack_policy=AckPolicy.MANUAL,
-        include_in_schema=False,
-    )(on_report)
+    subscribe_with_reclaimer(
+        broker,
+        stream=names.REPORTS_STREAM,
+        group=names.AGGREGATOR_GROUP,
+        consumer=settings.consumer_name,
+        handler=on_report,
+        reclaim_idle_ms=settings.reclaim_idle_ms,
+        ack_policy=AckPolicy.MANUAL,  # the apply script acknowledges, atomically with the apply
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

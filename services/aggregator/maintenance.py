@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from faststream.redis import RedisBroker
 from redis.asyncio import Redis
 
 from shared import names
+from shared.consumers import restart_stopped_subscribers
 from shared.store.groups import ensure_groups
 from shared.store.trim import trim_acknowledged
 
 log = logging.getLogger("pacer.aggregator")
-
-
-async def restart_stopped_subscribers(broker: RedisBroker, redis: Redis) -> int:
-    """FastStream stops a subscriber for good when its group vanishes (Redis wiped or restarted
-    empty). Recreate the groups at id 0 *first* (a restarted subscriber would create them at "$"
-    and skip whatever was written meanwhile), then start the subscriber again."""
-    stopped: list[Any] = [s for s in broker.subscribers if not getattr(s, "running", True)]
-    if not stopped:
-        return 0
-    await ensure_groups(redis)
-    for subscriber in stopped:
-        log.warning("restarting a stopped subscriber of %s", names.REPORTS_STREAM)
-        await subscriber.start()
-    return len(stopped)
 
 
 async def keep_streams_healthy(

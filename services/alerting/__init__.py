@@ -1,0 +1,1 @@
+"""The alerting service: evaluates the alert rules and notifies subscribers and Alertmanager."""
