@@ -82,7 +82,7 @@ def last_received_field(city: str, kind: str) -> str:
 
 # Alerts
 ACTIVE_ALERTS_KEY = f"{PREFIX}:alerts:active"
-"""Hash fingerprint -> JSON of an active alert (``shared.wire_alerts.ActiveAlertRecord``)."""
+"""Hash fingerprint -> JSON of an active alert (``shared.wire_alerts.encode_active``)."""
 
 # Subscriptions and deliveries
 SUBSCRIPTIONS_KEY = f"{PREFIX}:subscriptions"

@@ -6,7 +6,7 @@ that flaps around a threshold does not notify on every evaluation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -49,5 +49,39 @@ def advance(
     repeat_interval: timedelta,
     resolve_hold: timedelta,
 ) -> tuple[dict[str, ActiveAlert], list[Notification]]:
-    """The new set of active alerts (by fingerprint) and the notifications this evaluation sends."""
-    raise NotImplementedError  # implemented by the domain work of the alerting issue
+    """The new set of active alerts (by fingerprint) and the notifications this evaluation sends.
+
+    ``current`` is what the rules produce at ``now``. A new fingerprint fires; one still present
+    takes the new annotations silently and repeats once ``repeat_interval`` has passed since it
+    was last notified; one that has gone is resolved (``ends_at`` = when it went) after staying
+    away for ``resolve_hold``, and comes back silently if it returns before. Nothing repeats while
+    absent. Notifications are ordered by fingerprint (at most one per fingerprint).
+    """
+    produced = {alert.fingerprint: alert for alert in current}
+    following: dict[str, ActiveAlert] = {}
+    notifications: list[Notification] = []
+    for fingerprint in sorted(produced.keys() | active.keys()):
+        alert, record = produced.get(fingerprint), active.get(fingerprint)
+        if record is None:
+            assert alert is not None
+            record = ActiveAlert(alert=alert, starts_at=now, last_notified_at=now)
+            notifications.append(_notify(Event.FIRING, record, now))
+        elif alert is not None:
+            record = replace(record, alert=alert, absent_since=None)
+            if now - record.last_notified_at >= repeat_interval:
+                record = replace(record, last_notified_at=now)
+                notifications.append(_notify(Event.REPEAT, record, now))
+        else:
+            absent_since = record.absent_since or now
+            if now - absent_since >= resolve_hold:
+                notifications.append(_notify(Event.RESOLVED, record, now, ends_at=absent_since))
+                continue
+            record = replace(record, absent_since=absent_since)
+        following[fingerprint] = record
+    return following, notifications
+
+
+def _notify(
+    event: Event, record: ActiveAlert, now: datetime, *, ends_at: datetime | None = None
+) -> Notification:
+    return Notification(event, record.alert, record.starts_at, ends_at, now)
