@@ -13,7 +13,7 @@ from shared.clock import ClockError
 from shared.settings import Settings
 from shared.targets import TargetsError, load_targets
 
-SERVICES = ("ingest", "aggregator", "exporter")
+SERVICES = ("ingest", "aggregator", "alerting", "exporter")
 
 
 def _serve(service: str) -> int:

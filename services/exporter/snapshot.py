@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from shared import names
+from shared.domain.alerts import AlertName, Severity
 from shared.domain.state import CityState
 from shared.domain.targets import Targets
+from shared.store.alerts import read_active_alerts
 from shared.store.state import read_city_states
 from shared.store.streams import StreamStats, read_stream_stats
 
@@ -50,11 +53,12 @@ async def read_snapshot(redis: Redis, targets: Targets) -> Snapshot:
 
 
 async def read_firing_alerts(redis: Redis) -> tuple[AlertCount, ...]:
-    """Firing alerts by name and severity: always none for now.
-
-    The alerting service that evaluates alerts does not exist yet. When it does, it will keep the
-    counts in a Redis hash (named in ``shared.names``) and this function will read that hash, so
-    ``pacer_alerts_firing`` is exported today with its final name and labels but no samples.
-    """
-    del redis  # read once the alerting service writes its hash
-    return ()
+    """Active alerts by name and severity, every pair present (0 when none fire) so a dashboard
+    shows a zero rather than "no data"."""
+    active = await read_active_alerts(redis)
+    counts = Counter((r.alert.name, r.alert.severity) for r in active.values())
+    return tuple(
+        AlertCount(str(name), str(severity), counts[(str(name), str(severity))])
+        for name in AlertName
+        for severity in Severity
+    )

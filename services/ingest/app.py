@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.ingest import routes_progress, routes_reports
+from services.ingest import routes_alerts, routes_progress, routes_reports, routes_subscriptions
 from services.ingest.context import IngestContext
 from services.ingest.errors import install_error_handlers
 from services.ingest.limits import BodyLimitMiddleware
@@ -36,6 +36,8 @@ def create_app(ctx: IngestContext, max_body_bytes: int) -> FastAPI:
     install_error_handlers(app)
     app.include_router(routes_reports.router)
     app.include_router(routes_progress.router)
+    app.include_router(routes_subscriptions.router)
+    app.include_router(routes_alerts.router)
     for route in health_routes(redis_ping_check(ctx.redis.ping), registry=None):
         app.router.routes.append(route)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)

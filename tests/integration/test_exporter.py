@@ -24,6 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.aggregator.applier import Outcome, ReportApplier
 from shared import names
+from shared.domain.alert_lifecycle import ActiveAlert
+from shared.domain.alerts import Alert
 from shared.domain.state import ReportKind
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
@@ -35,6 +37,7 @@ from shared.wire import (
     SiteStatus,
     encode_payload,
 )
+from shared.wire_alerts import encode_active
 from tests.support.metrics import Samples, parse_samples, promtool_check_metrics, value
 from tests.support.processes import RedisServer, Service, wait_until
 
@@ -419,12 +422,23 @@ def test_stream_gauges_show_length_pending_lag_and_dead_letters(
     assert samples["pacer_dead_letter_messages"] == {frozenset({"stream": reports}.items()): 1}
 
 
-def test_alerts_firing_is_exported_without_samples_until_alerting_exists(
-    scraped: tuple[str, Samples],
+def test_alerts_firing_counts_the_active_alerts_by_name_and_severity(
+    exporter: Service, redis_client: redis.Redis, now: datetime
 ) -> None:
-    body, samples = scraped
-    assert "# TYPE pacer_alerts_firing gauge" in body
-    assert samples["pacer_alerts_firing"] == {}
+    _, quiet = scrape(exporter)
+    assert set(quiet["pacer_alerts_firing"].values()) == {0}
+    assert len(quiet["pacer_alerts_firing"]) == 7 * 2  # every alertname x severity, as zeros
+    for city in ("jinan", "heze"):
+        labels = {"alertname": "ReportOverdue", "severity": "warning", "program": "gigabit-2024"}
+        alert = Alert(labels=labels | {"city": city, "kind": "gigabit"})
+        redis_client.hset(
+            names.ACTIVE_ALERTS_KEY, alert.fingerprint, encode_active(ActiveAlert(alert, now, now))
+        )
+    _, samples = scrape(exporter)
+    assert value(samples, "pacer_alerts_firing", alertname="ReportOverdue", severity="warning") == 2
+    assert (
+        value(samples, "pacer_alerts_firing", alertname="ReportOverdue", severity="critical") == 0
+    )
 
 
 def test_reads_now_from_the_configured_clock(samples: Samples, now: datetime) -> None:

@@ -1,0 +1,11 @@
+"""Webhook delivery: one signed, retried POST per notification and matching subscriber.
+
+``fan_out`` turns an alerts-stream entry into pending deliveries (atomically with its XACK);
+``DeliveryWorker`` sends the due ones. Everything about a delivery lives in Redis.
+"""
+
+from services.alerting.delivery.fanout import fan_out
+from services.alerting.delivery.metrics import DeliveryMetrics
+from services.alerting.delivery.worker import DeliveryWorker
+
+__all__ = ["DeliveryMetrics", "DeliveryWorker", "fan_out"]

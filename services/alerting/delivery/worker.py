@@ -1,0 +1,183 @@
+"""Sends due deliveries, each in its own task, so a slow or dead subscriber delays no other."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from services.alerting.delivery.backoff import RetryPolicy
+from services.alerting.delivery.metrics import DeliveryMetrics
+from services.alerting.delivery.signing import signature
+from services.alerting.delivery.store import Claimed, DeliveryStore
+from shared.settings import Settings
+from shared.wire_alerts import Subscription
+from shared.wire_deliveries import Attempt
+
+log = logging.getLogger("pacer.alerting.delivery")
+
+LEASE_MARGIN_S = 30.0
+"""A claimed delivery is due again this long after its attempt's timeout (the sender died)."""
+RETENTION_S = 30 * 24 * 3600
+"""How long a delivered or dead delivery stays readable in the deliveries listing."""
+
+
+class DeliveryWorker:
+    """Polls the due deliveries; ``run()`` until ``stop()`` (then in-flight attempts finish)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        http: httpx.AsyncClient,
+        settings: Settings,
+        *,
+        registry: CollectorRegistry,
+        concurrency: int = 32,
+        poll_interval_s: float = 0.2,
+        wall_clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = lambda: random.uniform(0.5, 1.0),
+    ) -> None:
+        self._store = DeliveryStore(redis, RETENTION_S)
+        self._http = http
+        self._timeout_s = settings.delivery_timeout_s
+        self._policy = RetryPolicy(
+            settings.delivery_max_attempts,
+            settings.delivery_backoff_s,
+            settings.delivery_backoff_max_s,
+        )
+        self._metrics = DeliveryMetrics.register(registry)
+        self._concurrency = concurrency
+        self._poll_interval_s = poll_interval_s
+        self._clock = wall_clock
+        self._jitter = jitter
+        self._stopping = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def stop(self) -> None:
+        """Claim nothing more; ``run()`` returns once the attempts in flight are done."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                free = self._concurrency - len(self._in_flight)
+                if free <= 0:
+                    await asyncio.wait(
+                        self._in_flight,
+                        timeout=self._poll_interval_s,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    continue
+                try:
+                    now = self._clock()
+                    claimed = await self._store.claim(
+                        now, now + self._timeout_s + LEASE_MARGIN_S, free
+                    )
+                except Exception as exc:  # Redis down: try again shortly
+                    log.warning("claiming due deliveries failed: %r", exc)
+                    await self._pause(1.0)
+                    continue
+                for delivery_id in claimed:
+                    task = asyncio.create_task(self._attempt(delivery_id))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+                if len(claimed) < free:
+                    await self._pause(self._poll_interval_s)
+            if self._in_flight:
+                await asyncio.wait(self._in_flight, timeout=self._timeout_s + 1)
+        finally:
+            # Cancelled (or the grace ran out): whatever is unfinished is retried after its lease.
+            for task in list(self._in_flight):
+                task.cancel()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _attempt(self, delivery_id: str) -> None:
+        try:
+            claimed = await self._store.load(delivery_id)
+            if claimed is None or claimed.record.status != "pending":
+                await self._store.forget(delivery_id)
+                return
+            subscription = await self._store.subscription(claimed.record.subscription_id)
+            if subscription is None:
+                await self._store.record(
+                    claimed, claimed.record.attempts, "dead", error="subscription deleted"
+                )
+                log.info("delivery %s dropped: its subscription was deleted", delivery_id)
+                return
+            attempt = await self._post(claimed, subscription)
+            if self._stopping.is_set() and attempt.error is not None:
+                return  # likely the shutdown itself (client closed): retried after the lease
+            await self._conclude(claimed, attempt)
+        except Exception as exc:  # Redis down mid-way: the lease ends and it is retried
+            log.warning("delivery %s: attempt not recorded: %r", delivery_id, exc)
+
+    async def _post(self, claimed: Claimed, subscription: Subscription) -> Attempt:
+        record = claimed.record
+        body = record.body.encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "pacer",
+            "X-Pacer-Delivery": record.id,
+            "X-Pacer-Signature": signature(subscription.secret, body),
+        }
+        at = datetime.fromtimestamp(self._clock(), UTC)
+        started = time.monotonic()
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            # One deadline for the whole exchange: httpx's timeouts are per phase, and a
+            # receiver trickling bytes would never trip them.
+            async with asyncio.timeout(self._timeout_s):
+                request = self._http.build_request(
+                    "POST", str(subscription.url), content=body, headers=headers
+                )
+                response = await self._http.send(request, stream=True)
+                status_code = response.status_code
+                await response.aclose()  # the receiver's body is of no interest
+        except (TimeoutError, httpx.TimeoutException):
+            error = "timeout"
+        except httpx.HTTPError as exc:
+            error = _describe(exc, str(subscription.url))
+        elapsed = time.monotonic() - started
+        self._metrics.seconds.observe(elapsed)
+        return Attempt(
+            at=at, status_code=status_code, error=error, duration_ms=round(elapsed * 1000)
+        )
+
+    async def _conclude(self, claimed: Claimed, attempt: Attempt) -> None:
+        record = claimed.record
+        attempts = [*record.attempts, attempt]
+        what = f"delivery {record.id} (subscription {record.subscription_id})"
+        if attempt.status_code is not None and 200 <= attempt.status_code < 300:
+            if await self._store.record(claimed, attempts, "delivered"):
+                self._metrics.outcomes.labels("delivered").inc()
+                log.info("%s delivered on attempt %d", what, len(attempts))
+            return
+        failure = attempt.error or f"HTTP {attempt.status_code}"
+        if self._policy.gives_up_after(len(attempts)):
+            error = f"gave up after {len(attempts)} attempts (last: {failure})"
+            if await self._store.record(claimed, attempts, "dead", error=error):
+                self._metrics.outcomes.labels("dead").inc()
+                log.warning("%s dead-lettered: %s", what, error)
+            return
+        retry_at = self._clock() + self._policy.delay(len(attempts), self._jitter())
+        if await self._store.record(claimed, attempts, "pending", next_attempt_at=retry_at):
+            self._metrics.outcomes.labels("retried").inc()
+            log.info("%s attempt %d failed (%s): retrying", what, len(attempts), failure)
+
+
+def _describe(exc: httpx.HTTPError, url: str) -> str:
+    """The error without the URL, which may carry credentials."""
+    detail = str(exc).replace(url, "<url>") or "no detail"
+    return f"{type(exc).__name__}: {detail}"[:300]

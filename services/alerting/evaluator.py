@@ -1,0 +1,83 @@
+"""Evaluates the alert rules against the stored state and records the lifecycle in Redis.
+
+Reading the active alerts, writing the new ones and appending the notifications to the alerts
+stream happen in one optimistic transaction (WATCH/MULTI): a crash leaves either the old state or
+the new state with its notifications, so a restart neither re-fires nor forgets an alert, and two
+evaluators racing cannot both send the same notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from shared import names
+from shared.clock import Clock
+from shared.domain.alert_lifecycle import ActiveAlert, Notification, advance
+from shared.domain.alerts import Alert, evaluate_alerts
+from shared.domain.targets import Targets
+from shared.store.alerts import read_active_alerts
+from shared.store.state import read_city_states
+from shared.wire_alerts import encode_active, notification_fields
+
+log = logging.getLogger("pacer.alerting")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    active: dict[str, ActiveAlert]
+    notifications: list[Notification]
+
+
+@dataclass
+class Evaluator:
+    redis: Redis
+    targets: Targets
+    clock: Clock
+    repeat_interval: timedelta
+    resolve_hold: timedelta
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def evaluate(self) -> Evaluation:
+        """One evaluation at the clock's ``now``; concurrent calls in this process run in turn."""
+        async with self._lock:
+            now = self.clock.now()
+            states = await read_city_states(self.redis, list(self.targets.cities))
+            current = evaluate_alerts(self.targets, states, now)
+            while True:
+                try:
+                    return await self._record(current, now)
+                except WatchError:  # another evaluator changed the alerts meanwhile: redo
+                    continue
+
+    async def _record(self, current: list[Alert], now: datetime) -> Evaluation:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(names.ACTIVE_ALERTS_KEY)
+            active = await read_active_alerts(pipe)  # a watched read, in immediate mode
+            new_active, notifications = advance(
+                active,
+                current,
+                now,
+                repeat_interval=self.repeat_interval,
+                resolve_hold=self.resolve_hold,
+            )
+            pipe.multi()  # type: ignore[no-untyped-call]
+            gone = [fp for fp in active if fp not in new_active]
+            if gone:
+                pipe.hdel(names.ACTIVE_ALERTS_KEY, *gone)
+            for fp, record in new_active.items():
+                if active.get(fp) != record:
+                    pipe.hset(names.ACTIVE_ALERTS_KEY, fp, encode_active(record))
+            for notification in notifications:
+                pipe.xadd(names.ALERTS_STREAM, notification_fields(notification))  # type: ignore[arg-type]
+            await pipe.execute()
+        for notification in notifications:
+            log.info(
+                "%s %s %s", notification.event, notification.alert.name, notification.alert.labels
+            )
+        return Evaluation(new_active, notifications)

@@ -1,0 +1,152 @@
+"""Composition root of the alerting service.
+
+- Evaluates the rules after every applied report (the progress stream) and every
+  ``PACER_EVAL_INTERVAL`` seconds (time passing alone makes a city behind or a report overdue).
+- Turns each notification on the alerts stream into one signed webhook delivery per matching
+  subscriber, retried with backoff by the delivery worker.
+- Pushes active alerts to Alertmanager when ``PACER_ALERTMANAGER_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import httpx
+from faststream import AckPolicy
+from faststream.redis import RedisBroker
+from faststream.redis.annotations import RedisStreamMessage
+from faststream.redis.prometheus import RedisPrometheusMiddleware
+from prometheus_client import CollectorRegistry, Counter
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+
+from services.alerting.alertmanager import AlertmanagerClient
+from services.alerting.delivery import DeliveryWorker, fan_out
+from services.alerting.evaluator import Evaluator
+from shared import names
+from shared.consumers import restart_stopped_subscribers, subscribe_with_reclaimer
+from shared.health import health_routes, redis_ping_check
+from shared.serving import serve_http
+from shared.settings import Settings
+from shared.store.connection import connect
+from shared.store.groups import ensure_groups
+from shared.targets import load_targets
+
+log = logging.getLogger("pacer.alerting")
+
+
+def _fields(message: RedisStreamMessage) -> tuple[str, dict[str, str]]:
+    raw = message.raw_message
+    entry_id = raw["message_ids"][0].decode()
+    return entry_id, {k.decode(): v.decode() for k, v in raw["data"].items()}
+
+
+async def _every(seconds: float, action: Callable[[], Awaitable[object]], what: str) -> None:
+    while True:
+        try:
+            await action()
+        except Exception as exc:  # Redis down or a bug: log, keep the loop alive
+            log.warning("%s failed: %r", what, exc)
+        await asyncio.sleep(seconds)
+
+
+def build_app(settings: Settings) -> Starlette:
+    targets = load_targets(settings.targets_file)
+    clock = settings.make_clock()
+    registry = CollectorRegistry()
+    redis: Redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
+    http = httpx.AsyncClient(timeout=settings.delivery_timeout_s, headers={"User-Agent": "pacer"})
+    broker = RedisBroker(
+        settings.redis_url, middlewares=[RedisPrometheusMiddleware(registry=registry)], logger=log
+    )
+    evaluator = Evaluator(
+        redis=redis,
+        targets=targets,
+        clock=clock,
+        repeat_interval=timedelta(seconds=settings.repeat_interval),
+        resolve_hold=timedelta(seconds=settings.resolve_hold),
+    )
+    alertmanager = (
+        AlertmanagerClient(
+            settings.alertmanager_url,
+            http,
+            timedelta(seconds=settings.eval_interval),
+            generator_url=f"{settings.external_url}/v1/alerts",
+        )
+        if settings.alertmanager_url
+        else None
+    )
+    notifications = Counter(
+        "pacer_alert_notifications",
+        "Alert notifications decided by the evaluator, by event.",
+        ["event"],
+        registry=registry,
+    )
+    worker = DeliveryWorker(redis, http, settings, registry=registry)
+
+    async def evaluate() -> None:
+        result = await evaluator.evaluate()
+        for notification in result.notifications:
+            notifications.labels(str(notification.event)).inc()
+        if alertmanager is not None:
+            await alertmanager.push(result.active, result.notifications)
+
+    async def on_progress(message: RedisStreamMessage) -> None:
+        await evaluate()
+
+    async def on_notification(message: RedisStreamMessage) -> None:
+        entry_id, fields = _fields(message)
+        await fan_out(redis, entry_id, fields, settings)
+
+    subscribe_with_reclaimer(
+        broker,
+        stream=names.PROGRESS_STREAM,
+        group=names.ALERTING_GROUP,
+        consumer=settings.consumer_name,
+        handler=on_progress,
+        reclaim_idle_ms=settings.reclaim_idle_ms,
+    )
+    subscribe_with_reclaimer(
+        broker,
+        stream=names.ALERTS_STREAM,
+        group=names.DELIVERY_GROUP,
+        consumer=settings.consumer_name,
+        handler=on_notification,
+        reclaim_idle_ms=settings.reclaim_idle_ms,
+        ack_policy=AckPolicy.MANUAL,  # fan_out acknowledges, atomically with the deliveries
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await ensure_groups(redis)  # before the broker, which would create them at "$"
+        await broker.start()
+        delivering = asyncio.create_task(worker.run())
+        loops = [
+            asyncio.create_task(_every(settings.eval_interval, evaluate, "evaluation")),
+            asyncio.create_task(
+                _every(1.0, lambda: restart_stopped_subscribers(broker, redis), "upkeep")
+            ),
+        ]
+        try:
+            yield
+        finally:
+            for loop in loops:
+                loop.cancel()
+            worker.stop()  # finish the attempts in flight rather than leave them claimed
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(delivering, settings.delivery_timeout_s + 2)
+            await broker.stop()
+            await http.aclose()
+            await redis.aclose()
+
+    return Starlette(
+        routes=health_routes(redis_ping_check(redis.ping), registry), lifespan=lifespan
+    )
+
+
+def main(settings: Settings) -> None:
+    serve_http(build_app(settings), settings.bind, settings.alerting_port)

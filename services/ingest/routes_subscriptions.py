@@ -1,0 +1,160 @@
+"""Webhook subscriptions (admin only): create, list, delete, and each one's recent deliveries.
+
+A subscription's secret is stored (the delivery worker signs with it) but never returned or logged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from services.ingest.auth import Principal, Role, forbidden
+from services.ingest.context import IngestContext, context, principal
+from services.ingest.errors import ApiError, ErrorItem, ErrorsBody, from_pydantic
+from services.ingest.subscriptions_store import SubscriptionStore
+from shared.wire_alerts import Subscription, SubscriptionRequest
+from shared.wire_deliveries import HISTORY_CAP
+
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorsBody} for status in (401, 403, 404, 415, 422)
+}
+
+
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its ``$defs`` inlined: the body is parsed by hand (for 415
+    and exact locs), so FastAPI does not list the model among the document's components."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
+def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if who.role is not Role.ADMIN:
+        raise forbidden(f"{who.name} ({who.role}) may not manage subscriptions")
+    return who
+
+
+def store(ctx: Annotated[IngestContext, Depends(context)]) -> SubscriptionStore:
+    return SubscriptionStore(ctx.redis)
+
+
+Admin = Annotated[Principal, Depends(admin)]
+Store = Annotated[SubscriptionStore, Depends(store)]
+
+
+async def _parse(request: Request) -> SubscriptionRequest:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise ApiError.single(
+            415,
+            "unsupported_media_type",
+            "send the subscription as application/json",
+            loc=["header", "Content-Type"],
+        )
+    try:
+        return SubscriptionRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise from_pydantic(exc) from exc
+
+
+def _check_filters(ctx: IngestContext, request: SubscriptionRequest) -> list[ErrorItem]:
+    errors: list[ErrorItem] = []
+    for index, city in enumerate(request.filters.cities or []):
+        if city not in ctx.targets.cities:
+            retired = ctx.targets.retired_cities.get(city)
+            message = f"{city!r} is not a city of the province" + (
+                f" ({retired})" if retired else ""
+            )
+            errors.append(ErrorItem(["body", "filters", "cities", index], "unknown_city", message))
+    for index, program in enumerate(request.filters.programs or []):
+        if program not in ctx.targets.program_ids:
+            errors.append(
+                ErrorItem(
+                    ["body", "filters", "programs", index],
+                    "unknown_program",
+                    f"{program!r} is not a program of the targets file",
+                )
+            )
+    return errors
+
+
+def _unknown(subscription_id: str) -> ApiError:
+    return ApiError.single(
+        404,
+        "unknown_subscription",
+        f"no subscription {subscription_id!r}",
+        loc=["path", "subscription_id"],
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline_schema(SubscriptionRequest)}},
+        }
+    },
+)
+async def create_subscription(
+    request: Request,
+    ctx: Annotated[IngestContext, Depends(context)],
+    subscriptions: Store,
+    _: Admin,
+) -> JSONResponse:
+    wanted = await _parse(request)
+    errors = _check_filters(ctx, wanted)
+    if errors:
+        raise ApiError(422, errors)
+    subscription = Subscription(
+        **wanted.model_dump(), id=f"sub_{uuid.uuid4().hex}", created_at=ctx.clock.now()
+    )
+    await subscriptions.create(subscription)
+    return JSONResponse(
+        subscription.public(),
+        status_code=201,
+        headers={"Location": f"/v1/subscriptions/{subscription.id}"},
+    )
+
+
+@router.get("", responses=_ERRORS)
+async def list_subscriptions(subscriptions: Store, _: Admin) -> dict[str, Any]:
+    return {"subscriptions": [s.public() for s in await subscriptions.all()]}
+
+
+@router.delete("/{subscription_id}", status_code=204, responses=_ERRORS)
+async def delete_subscription(subscription_id: str, subscriptions: Store, _: Admin) -> Response:
+    if not await subscriptions.delete(subscription_id):
+        raise _unknown(subscription_id)
+    return Response(status_code=204)
+
+
+@router.get("/{subscription_id}/deliveries", responses=_ERRORS)
+async def list_deliveries(
+    subscription_id: str,
+    subscriptions: Store,
+    _: Admin,
+    limit: Annotated[int, Query(ge=1, le=HISTORY_CAP)] = HISTORY_CAP,
+) -> dict[str, Any]:
+    if await subscriptions.get(subscription_id) is None:
+        raise _unknown(subscription_id)
+    records = await subscriptions.deliveries(subscription_id, limit)
+    return {"deliveries": [record.public() for record in records]}

@@ -1,0 +1,407 @@
+"""Webhook delivery against a real redis-server and real HTTP receivers on loopback.
+
+``fan_out`` and ``DeliveryWorker`` run in the test's event loop, exactly as the alerting service
+wires them; the receivers are HTTP servers in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from services.alerting.delivery import DeliveryWorker, fan_out
+from services.alerting.delivery.signing import verify
+from services.ingest.subscriptions_store import SubscriptionStore
+from shared import names
+from shared.domain.alert_lifecycle import Event, Notification
+from shared.domain.alerts import Alert
+from shared.settings import Settings
+from shared.store.connection import connect
+from shared.store.groups import ensure_groups
+from shared.wire_alerts import Subscription, SubscriptionFilters, notification_fields
+from shared.wire_deliveries import DeliveryRecord
+from tests.support.processes import RedisServer
+from tests.support.webhooks import WebhookReceiver
+
+SECRET = "s3cret-signing-key-0123"
+STARTS_AT = datetime(2024, 7, 15, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(redis_server: RedisServer, redis_client: redis.Redis) -> AsyncIterator[Redis]:
+    """An async client on an emptied database whose consumer groups exist."""
+    client = connect(redis_server.url)
+    await ensure_groups(client)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def receivers() -> Iterator[Callable[..., WebhookReceiver]]:
+    started: list[WebhookReceiver] = []
+
+    def start(*statuses: int, default: int = 200, hang_s: float = 0) -> WebhookReceiver:
+        receiver = WebhookReceiver(statuses, default=default, hang_s=hang_s).__enter__()
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.__exit__()
+
+
+def delivery_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "public_url": "https://pacer.example.test",
+        "delivery_timeout_s": 0.5,
+        "delivery_backoff_s": 0.05,
+        "delivery_backoff_max_s": 0.4,
+        "delivery_max_attempts": 5,
+    }
+    return Settings(**(values | overrides))
+
+
+def alert_notification(
+    city: str = "jinan", event: Event = Event.FIRING, severity: str = "warning"
+) -> Notification:
+    alert = Alert(
+        labels={
+            "alertname": "FiveGBehindPlan",
+            "severity": severity,
+            "program": "5g-2025",
+            "city": city,
+        },
+        annotations={
+            "summary": f"{city} is behind the 5g-2025 plan",
+            "description": "actual 1200, expected 1500, shortfall 300",
+        },
+    )
+    resolved = event is Event.RESOLVED
+    return Notification(
+        event=event,
+        alert=alert,
+        starts_at=STARTS_AT,
+        ends_at=STARTS_AT + timedelta(days=3) if resolved else None,
+        at=STARTS_AT + timedelta(days=3 if resolved else 0),
+    )
+
+
+async def subscribe(
+    store: Redis, receiver: WebhookReceiver, name: str, **options: Any
+) -> Subscription:
+    subscription = Subscription(
+        id=f"sub_{name}", url=receiver.url, secret=SECRET, created_at=STARTS_AT, **options
+    )
+    await SubscriptionStore(store).create(subscription)
+    return subscription
+
+
+async def publish(store: Redis, notification: Notification) -> str:
+    """Append to the alerts stream and read it as the delivery group (so it is pending)."""
+    entry_id = str(await store.xadd(names.ALERTS_STREAM, notification_fields(notification)))  # type: ignore[arg-type]
+    await store.xreadgroup(names.DELIVERY_GROUP, "test", {names.ALERTS_STREAM: ">"})
+    return entry_id
+
+
+async def stream_fields(store: Redis, entry_id: str) -> dict[str, str]:
+    """The entry's fields as a consumer reads them from the stream."""
+    entries: Any = await store.xrange(names.ALERTS_STREAM, entry_id, entry_id)
+    return {str(k): str(v) for k, v in entries[0][1].items()}
+
+
+async def hash_of(store: Redis, key: str) -> dict[str, str]:
+    found: Any = await store.hgetall(key)
+    return dict(found)
+
+
+async def notify(store: Redis, settings: Settings, notification: Notification) -> int:
+    entry_id = await publish(store, notification)
+    return await fan_out(store, entry_id, await stream_fields(store, entry_id), settings)
+
+
+async def deliveries(store: Redis, subscription_id: str) -> list[DeliveryRecord]:
+    return await SubscriptionStore(store).deliveries(subscription_id)
+
+
+async def eventually(predicate: Callable[[], Any], within_s: float = 5.0) -> None:
+    deadline = time.monotonic() + within_s
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met in {within_s}s")
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    store: Redis, settings: Settings, registry: CollectorRegistry | None = None, **options: Any
+) -> AsyncIterator[DeliveryWorker]:
+    async with httpx.AsyncClient() as http:
+        worker = DeliveryWorker(
+            store,
+            http,
+            settings,
+            registry=registry or CollectorRegistry(),
+            poll_interval_s=0.05,
+            **options,
+        )
+        task = asyncio.create_task(worker.run())
+        try:
+            yield worker
+        finally:
+            worker.stop()
+            await asyncio.wait_for(task, timeout=5)
+
+
+def outcomes(registry: CollectorRegistry) -> dict[str, float]:
+    return {
+        outcome: registry.get_sample_value("pacer_webhook_deliveries_total", {"outcome": outcome})
+        or 0.0
+        for outcome in ("delivered", "retried", "dead")
+    }
+
+
+def status_is(store: Redis, subscription_id: str, status: str) -> Callable[[], Any]:
+    async def check() -> bool:
+        found = await deliveries(store, subscription_id)
+        return bool(found) and all(d.status == status for d in found)
+
+    return check
+
+
+# Retries ----------------------------------------------------------------------------------------
+
+
+async def test_a_receiver_failing_three_times_gets_the_fourth_attempt_signed_with_one_delivery_id(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    receiver = receivers(500, 500, 500)
+    settings = delivery_settings()
+    subscription = await subscribe(store, receiver, "flaky")
+    registries = [CollectorRegistry(), CollectorRegistry()]
+    async with running_worker(store, settings, registries[0]):
+        assert await notify(store, settings, alert_notification()) == 1
+        await eventually(lambda: len(receiver.received) >= 2)
+    # A restarted worker carries on from what Redis holds.
+    async with running_worker(store, settings, registries[1]):
+        await eventually(status_is(store, subscription.id, "delivered"))
+
+    requests = receiver.received
+    assert len(requests) == 4
+    [final] = await deliveries(store, subscription.id)
+    assert {r.headers["x-pacer-delivery"] for r in requests} == {final.id}
+    assert len({r.body for r in requests}) == 1, "every retry sends the same bytes"
+    for request in requests:
+        assert request.headers["content-type"] == "application/json"
+        assert request.headers["user-agent"] == "pacer"
+        assert verify(SECRET, request.body, request.headers["x-pacer-signature"])
+        assert not verify(
+            "another-secret-entirely", request.body, request.headers["x-pacer-signature"]
+        )
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(requests)]
+    for failures, gap in enumerate(gaps, start=1):
+        assert gap >= 0.5 * 0.05 * 2 ** (failures - 1) - 0.005, f"backoff after {failures}: {gaps}"
+
+    body = requests[0].json()
+    assert body["version"] == "4"
+    assert body["status"] == "firing"
+    assert body["receiver"] == subscription.id
+    assert body["groupLabels"] == {"alertname": "FiveGBehindPlan"}
+    assert body["commonLabels"]["city"] == "jinan"
+    assert body["commonAnnotations"]["summary"] == "jinan is behind the 5g-2025 plan"
+    assert body["externalURL"] == "https://pacer.example.test"
+    assert body["groupKey"]
+    [alert] = body["alerts"]
+    assert alert["status"] == "firing"
+    assert alert["labels"] == alert_notification().alert.labels
+    assert alert["annotations"]["description"] == "actual 1200, expected 1500, shortfall 300"
+    assert datetime.fromisoformat(alert["startsAt"]) == STARTS_AT
+    assert alert["endsAt"] == "0001-01-01T00:00:00Z"
+    assert alert["fingerprint"] == alert_notification().alert.fingerprint
+
+    assert final.status == "delivered"
+    assert [a.status_code for a in final.attempts] == [500, 500, 500, 200]
+    assert final.next_attempt_at is None
+    assert await store.zcard(names.DELIVERIES_DUE_KEY) == 0
+    total = {
+        k: outcomes(registries[0])[k] + outcomes(registries[1])[k]
+        for k in ("delivered", "retried", "dead")
+    }
+    assert total == {"delivered": 1, "retried": 3, "dead": 0}
+    assert registries[1].get_sample_value("pacer_webhook_delivery_seconds_count")
+
+
+async def test_a_silent_receiver_is_dead_lettered_while_a_healthy_one_is_served_promptly(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    silent = receivers(hang_s=10)
+    healthy = receivers()
+    settings = delivery_settings(delivery_max_attempts=3)
+    dead_subscription = await subscribe(store, silent, "silent")
+    await subscribe(store, healthy, "healthy")
+    registry = CollectorRegistry()
+    async with running_worker(store, settings, registry):
+        started = time.monotonic()
+        assert await notify(store, settings, alert_notification()) == 2
+        await eventually(lambda: len(healthy.received) == 1)
+        first_arrival = healthy.received[0].at - started
+        # While the silent subscriber is still timing out, a new alert reaches the healthy one.
+        assert len(silent.received) < 3
+        second_sent = time.monotonic()
+        await notify(store, settings, alert_notification(city="qingdao"))
+        await eventually(lambda: len(healthy.received) == 2)
+        second_arrival = healthy.received[1].at - second_sent
+        await eventually(status_is(store, dead_subscription.id, "dead"))
+        finished = time.monotonic() - started
+
+    assert first_arrival < 0.3, first_arrival
+    assert second_arrival < 0.3, second_arrival
+    assert finished > 3 * 0.5, "three attempts, each timing out after 0.5 s"
+    assert len(silent.received) == 3 * 2  # 3 attempts for each of the 2 alerts (no more)
+    records = await deliveries(store, dead_subscription.id)
+    assert [r.status for r in records] == ["dead", "dead"]
+    newest = records[0].public()
+    assert newest["alert"]["alertname"] == "FiveGBehindPlan"
+    assert newest["event"] == "firing"
+    assert newest["next_attempt_at"] is None
+    assert [a["error"] for a in newest["attempts"]] == ["timeout"] * 3
+    assert all(400 <= a["duration_ms"] < 1000 for a in newest["attempts"])
+    assert "status_code" not in newest["attempts"][0]
+    assert newest["error"] == "gave up after 3 attempts (last: timeout)"
+    assert outcomes(registry) == {"delivered": 2, "retried": 4, "dead": 2}
+
+
+# Filters ----------------------------------------------------------------------------------------
+
+
+async def test_subscribers_get_only_the_alerts_their_filters_and_send_resolved_ask_for(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    everything, jinan_only, no_resolved = receivers(), receivers(), receivers()
+    settings = delivery_settings()
+    await subscribe(store, everything, "everything")
+    await subscribe(store, jinan_only, "jinan", filters=SubscriptionFilters(cities=["jinan"]))
+    await subscribe(store, no_resolved, "no-resolved", send_resolved=False)
+    async with running_worker(store, settings):
+        assert await notify(store, settings, alert_notification(city="qingdao")) == 2
+        assert await notify(store, settings, alert_notification(city="jinan")) == 3
+        assert await notify(store, settings, alert_notification("jinan", Event.RESOLVED)) == 2
+        await eventually(
+            lambda: (
+                (len(everything.received), len(jinan_only.received), len(no_resolved.received))
+                == (3, 2, 2)
+            )
+        )
+        await asyncio.sleep(0.3)  # nothing else arrives later
+
+    def seen(receiver: WebhookReceiver) -> list[tuple[str, str]]:
+        bodies = [r.json() for r in receiver.received]
+        return sorted((b["commonLabels"]["city"], b["status"]) for b in bodies)
+
+    assert seen(everything) == [("jinan", "firing"), ("jinan", "resolved"), ("qingdao", "firing")]
+    assert seen(jinan_only) == [("jinan", "firing"), ("jinan", "resolved")]
+    assert seen(no_resolved) == [("jinan", "firing"), ("qingdao", "firing")]
+    resolved = next(r.json() for r in jinan_only.received if r.json()["status"] == "resolved")
+    assert datetime.fromisoformat(resolved["alerts"][0]["endsAt"]) == STARTS_AT + timedelta(days=3)
+
+
+# Fan-out ----------------------------------------------------------------------------------------
+
+
+async def test_fanning_out_the_same_entry_twice_creates_each_delivery_once(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    first, second = receivers(), receivers()
+    settings = delivery_settings()
+    await subscribe(store, first, "first")
+    await subscribe(store, second, "second")
+    entry_id = await publish(store, alert_notification())
+    fields = await stream_fields(store, entry_id)
+
+    assert await fan_out(store, entry_id, fields, settings) == 2
+    snapshot = {key: await store.hgetall(key) for key in await store.keys(names.delivery_key("*"))}
+    assert await fan_out(store, entry_id, fields, settings) == 0
+
+    assert len(snapshot) == 2
+    assert {key: await store.hgetall(key) for key in snapshot} == snapshot
+    assert await store.zcard(names.DELIVERIES_DUE_KEY) == 2
+    for name in ("sub_first", "sub_second"):
+        assert await store.llen(names.subscription_deliveries_key(name)) == 1
+    pending = await store.xpending(names.ALERTS_STREAM, names.DELIVERY_GROUP)
+    assert pending["pending"] == 0, "fan_out acknowledged the entry"
+    async with running_worker(store, settings):
+        await eventually(lambda: len(first.received) == len(second.received) == 1)
+        await asyncio.sleep(0.2)
+    assert len(first.received) == len(second.received) == 1
+
+
+async def test_a_malformed_entry_is_acknowledged_without_deliveries(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    await subscribe(store, receivers(), "any")
+    entry_id = str(await store.xadd(names.ALERTS_STREAM, {"event": "firing"}))
+    await store.xreadgroup(names.DELIVERY_GROUP, "test", {names.ALERTS_STREAM: ">"})
+    assert await fan_out(store, entry_id, {"event": "firing"}, delivery_settings()) == 0
+    assert (await store.xpending(names.ALERTS_STREAM, names.DELIVERY_GROUP))["pending"] == 0
+    assert await store.zcard(names.DELIVERIES_DUE_KEY) == 0
+
+
+# Worker ----------------------------------------------------------------------------------------
+
+
+async def test_a_deleted_subscriptions_pending_delivery_is_dropped_at_once(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    receiver = receivers(default=503)
+    settings = delivery_settings(delivery_backoff_s=60, delivery_backoff_max_s=60)
+    subscription = await subscribe(store, receiver, "leaving")
+    async with running_worker(store, settings):
+        await notify(store, settings, alert_notification())
+        await eventually(lambda: len(receiver.received) == 1)
+        [record] = await deliveries(store, subscription.id)
+        await eventually(status_is(store, subscription.id, "pending"))
+        assert await SubscriptionStore(store).delete(subscription.id)
+
+        async def dropped() -> bool:
+            fields = await store.hgetall(names.delivery_key(record.id))
+            return fields.get("status") == "dead"
+
+        await eventually(dropped, within_s=2)
+    final = DeliveryRecord.from_hash(await hash_of(store, names.delivery_key(record.id)))
+    assert final.error == "subscription deleted"
+    assert [a.status_code for a in final.attempts] == [503]
+    assert await store.zcard(names.DELIVERIES_DUE_KEY) == 0
+    assert len(receiver.received) == 1
+
+
+async def test_two_workers_never_send_the_same_delivery_twice(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    receiver = receivers()
+    settings = delivery_settings()
+    await subscribe(store, receiver, "busy")
+    for index in range(30):
+        await notify(store, settings, alert_notification(city=f"city-{index}"))
+    async with (
+        running_worker(store, settings, concurrency=4),
+        running_worker(store, settings, concurrency=4),
+    ):
+        await eventually(lambda: len(receiver.received) >= 30)
+        await asyncio.sleep(0.3)
+    ids = [r.headers["x-pacer-delivery"] for r in receiver.received]
+    assert len(ids) == len(set(ids)) == 30

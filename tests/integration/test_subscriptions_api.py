@@ -1,0 +1,296 @@
+"""The subscriptions API of a real ingest process against a real redis-server (contract §3)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from services.alerting.delivery import fan_out
+from shared import names
+from shared.domain.alert_lifecycle import Event, Notification
+from shared.domain.alerts import Alert
+from shared.settings import Settings
+from shared.store.connection import connect
+from shared.store.groups import ensure_groups
+from shared.wire_alerts import notification_fields
+from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
+from tests.support.processes import RedisServer, Service
+from tests.support.reports import bearer
+
+ADMIN = bearer(ADMIN_TOKEN)
+VIEWER = bearer(VIEWER_TOKEN)
+JINAN = bearer(CITY_TOKENS["jinan"])
+SECRET = "whsec-do-not-leak-4f9a1c"
+
+
+@pytest.fixture(scope="module")
+def ingest(
+    redis_server: RedisServer, tokens_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    env = {
+        "PACER_REDIS_URL": redis_server.url,
+        "PACER_TOKENS_FILE": str(tokens_file),
+        "PACER_CLOCK": "fixed:2024-07-15T12:00:00+08:00",
+    }
+    service = Service("ingest", env, tmp_path_factory.mktemp("logs") / "ingest.log")
+    try:
+        yield service.start()
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+def api(ingest: Service, redis_client: redis.Redis) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=ingest.url, timeout=10) as client:
+        yield client
+
+
+def subscription_body(**overrides: Any) -> dict[str, Any]:
+    return {"url": "https://hooks.example.test/pacer", "secret": SECRET} | overrides
+
+
+def create(api: httpx.Client, **overrides: Any) -> httpx.Response:
+    return api.post("/v1/subscriptions", json=subscription_body(**overrides), headers=ADMIN)
+
+
+def errors_of(response: httpx.Response) -> list[tuple[list[Any], str]]:
+    return [(e["loc"], e["code"]) for e in response.json()["errors"]]
+
+
+# Create, list, delete ---------------------------------------------------------------------------
+
+
+def test_an_admin_creates_lists_and_deletes_a_subscription_and_never_sees_its_secret(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    created = create(
+        api,
+        filters={"cities": ["jinan", "qingdao"], "severities": ["critical"]},
+        send_resolved=False,
+    )
+    assert created.status_code == 201, created.text
+    subscription = created.json()
+    assert subscription["id"].startswith("sub_")
+    assert created.headers["Location"] == f"/v1/subscriptions/{subscription['id']}"
+    assert subscription["url"] == "https://hooks.example.test/pacer"
+    assert subscription["filters"] == {
+        "cities": ["jinan", "qingdao"],
+        "programs": None,
+        "severities": ["critical"],
+    }
+    assert subscription["send_resolved"] is False
+    assert subscription["created_at"]
+    assert "secret" not in subscription
+    other = create(api).json()
+    assert other["id"] != subscription["id"]
+    assert other["send_resolved"] is True
+
+    listed = api.get("/v1/subscriptions", headers=ADMIN)
+    assert listed.status_code == 200
+    assert listed.json() == {"subscriptions": [subscription, other]} or listed.json() == {
+        "subscriptions": [other, subscription]
+    }
+    assert SECRET not in created.text + listed.text
+    # Stored with its secret: the delivery worker signs with it.
+    assert SECRET in str(redis_client.hget(names.SUBSCRIPTIONS_KEY, subscription["id"]))
+
+    deleted = api.delete(f"/v1/subscriptions/{subscription['id']}", headers=ADMIN)
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    assert api.get("/v1/subscriptions", headers=ADMIN).json() == {"subscriptions": [other]}
+    again = api.delete(f"/v1/subscriptions/{subscription['id']}", headers=ADMIN)
+    assert again.status_code == 404
+    assert errors_of(again) == [(["path", "subscription_id"], "unknown_subscription")]
+
+
+def test_the_secret_never_reaches_the_log(api: httpx.Client, ingest: Service) -> None:
+    assert create(api).status_code == 201
+    assert create(api, url="ftp://files.example.test/").status_code == 422
+    assert create(api, bogus=1).status_code == 422
+    assert SECRET not in ingest.log_path.read_text(errors="replace")
+
+
+def test_deleting_an_unknown_subscription_is_404(api: httpx.Client) -> None:
+    response = api.delete("/v1/subscriptions/sub_nope", headers=ADMIN)
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "unknown_subscription"
+    deliveries = api.get("/v1/subscriptions/sub_nope/deliveries", headers=ADMIN)
+    assert deliveries.status_code == 404
+
+
+# Who may ---------------------------------------------------------------------------------------
+
+REQUESTS = [
+    ("POST", "/v1/subscriptions"),
+    ("GET", "/v1/subscriptions"),
+    ("DELETE", "/v1/subscriptions/sub_x"),
+    ("GET", "/v1/subscriptions/sub_x/deliveries"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), REQUESTS)
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        (VIEWER, 403, "forbidden"),
+        (JINAN, 403, "forbidden"),
+        ({}, 401, "unauthenticated"),
+        (bearer("not-a-token"), 401, "unauthenticated"),
+    ],
+    ids=["viewer", "city", "no token", "unknown token"],
+)
+def test_only_admins_manage_subscriptions(
+    api: httpx.Client,
+    redis_client: redis.Redis,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    status: int,
+    code: str,
+) -> None:
+    body = subscription_body() if method == "POST" else None
+    response = api.request(method, path, json=body, headers=headers)
+    assert response.status_code == status
+    assert response.json()["errors"][0]["code"] == code
+    assert not redis_client.exists(names.SUBSCRIPTIONS_KEY)
+
+
+# Validation ------------------------------------------------------------------------------------
+
+INVALID = [
+    ("ftp url", subscription_body(url="ftp://files.example.test/x"), ["body", "url"], "url_scheme"),
+    ("file url", subscription_body(url="file:///etc/passwd"), ["body", "url"], "url_scheme"),
+    ("not a url", subscription_body(url="hooks"), ["body", "url"], "url_parsing"),
+    (
+        "unknown city",
+        subscription_body(filters={"cities": ["jinan", "atlantis"]}),
+        ["body", "filters", "cities", 1],
+        "unknown_city",
+    ),
+    (
+        "a retired city",
+        subscription_body(filters={"cities": ["laiwu"]}),
+        ["body", "filters", "cities", 0],
+        "unknown_city",
+    ),
+    (
+        "unknown program",
+        subscription_body(filters={"programs": ["6g-2030"]}),
+        ["body", "filters", "programs", 0],
+        "unknown_program",
+    ),
+    (
+        "unknown severity",
+        subscription_body(filters={"severities": ["info"]}),
+        ["body", "filters", "severities", 0],
+        "enum",
+    ),
+    ("unknown field", subscription_body(events=["firing"]), ["body", "events"], "extra_forbidden"),
+    (
+        "unknown filter",
+        subscription_body(filters={"regions": ["east"]}),
+        ["body", "filters", "regions"],
+        "extra_forbidden",
+    ),
+    ("missing secret", {"url": "https://hooks.example.test/"}, ["body", "secret"], "missing"),
+    ("short secret", subscription_body(secret="short"), ["body", "secret"], "string_too_short"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "code"), [case[1:] for case in INVALID], ids=[case[0] for case in INVALID]
+)
+def test_an_invalid_subscription_is_422_with_its_loc_and_nothing_stored(
+    api: httpx.Client, redis_client: redis.Redis, body: dict[str, Any], loc: list[Any], code: str
+) -> None:
+    response = api.post("/v1/subscriptions", json=body, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert (loc, code) in errors_of(response)
+    assert all(e["message"] for e in response.json()["errors"])
+    assert not redis_client.exists(names.SUBSCRIPTIONS_KEY)
+
+
+def test_a_non_json_body_is_415_and_malformed_json_422(api: httpx.Client) -> None:
+    form = api.post(
+        "/v1/subscriptions",
+        content="url=https://x.test/",
+        headers=ADMIN | {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 415
+    assert errors_of(form) == [(["header", "Content-Type"], "unsupported_media_type")]
+    broken = api.post(
+        "/v1/subscriptions", content="{nope", headers=ADMIN | {"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["code"] == "json_invalid"
+
+
+# Deliveries ------------------------------------------------------------------------------------
+
+
+async def _fan_out_one(redis_url: str, city: str) -> str:
+    """What the alerting service does with one notification; the alert's fingerprint."""
+    client = connect(redis_url)
+    try:
+        await ensure_groups(client)
+        alert = Alert(
+            labels={
+                "alertname": "ReportOverdue",
+                "severity": "warning",
+                "program": "gigabit-2024",
+                "city": city,
+                "kind": "gigabit",
+            },
+            annotations={"summary": f"{city} has not reported", "description": "due 2024-07-10"},
+        )
+        at = Settings().make_clock().now()
+        notification = Notification(Event.FIRING, alert, at, None, at)
+        entry_id = str(await client.xadd(names.ALERTS_STREAM, notification_fields(notification)))  # type: ignore[arg-type]
+        assert await fan_out(client, entry_id, notification_fields(notification), Settings()) == 1
+        return alert.fingerprint
+    finally:
+        await client.aclose()
+
+
+def test_the_deliveries_listing_shows_each_notification_newest_first(
+    api: httpx.Client, redis_server: RedisServer
+) -> None:
+    subscription = create(api).json()
+    empty = api.get(f"/v1/subscriptions/{subscription['id']}/deliveries", headers=ADMIN)
+    assert empty.status_code == 200
+    assert empty.json() == {"deliveries": []}
+    first = asyncio.run(_fan_out_one(redis_server.url, "jinan"))
+    second = asyncio.run(_fan_out_one(redis_server.url, "heze"))
+
+    response = api.get(f"/v1/subscriptions/{subscription['id']}/deliveries", headers=ADMIN)
+    assert response.status_code == 200
+    newest, oldest = response.json()["deliveries"]
+    assert set(newest) == {
+        "id",
+        "subscription_id",
+        "event",
+        "alert",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    }
+    assert newest["subscription_id"] == subscription["id"]
+    assert newest["event"] == "firing"
+    assert newest["alert"]["alertname"] == "ReportOverdue"
+    assert newest["status"] == "pending"
+    assert newest["attempts"] == []
+    assert newest["next_attempt_at"] and newest["created_at"]
+    assert newest["id"] != oldest["id"]
+    assert (newest["alert"]["fingerprint"], oldest["alert"]["fingerprint"]) == (second, first)
+    assert SECRET not in response.text
+    limited = api.get(
+        f"/v1/subscriptions/{subscription['id']}/deliveries", params={"limit": 1}, headers=ADMIN
+    )
+    assert limited.json()["deliveries"] == [newest]
