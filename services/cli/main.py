@@ -7,6 +7,7 @@ import importlib
 import logging
 import sys
 
+from prometheus_client import disable_created_metrics
 from pydantic import ValidationError
 
 from shared.clock import ClockError
@@ -23,6 +24,7 @@ def _serve(service: str) -> int:
     except (ValidationError, ClockError, TargetsError) as exc:
         print(f"pacer serve {service}: configuration error: {exc}", file=sys.stderr)
         return 2
+    disable_created_metrics()  # no *_created series: they double every counter for no use
     # Each service's composition root is imported only when that service runs: services never
     # import each other, and the command does not load what it does not serve.
     module = importlib.import_module(f"services.{service}.main")

@@ -7,17 +7,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from services.ingest import routes_alerts, routes_progress, routes_reports, routes_subscriptions
 from services.ingest.context import IngestContext
 from services.ingest.errors import install_error_handlers
 from services.ingest.limits import BodyLimitMiddleware
+from services.ingest.observability import RequestMetrics, RequestMetricsMiddleware
 from shared.health import health_routes, redis_ping_check
 from shared.store.groups import ensure_groups
 from shared.wire import GigabitReport, SitesReport
 
 
-def create_app(ctx: IngestContext, max_body_bytes: int) -> FastAPI:
+def create_app(
+    ctx: IngestContext, max_body_bytes: int, registry: CollectorRegistry | None = None
+) -> FastAPI:
+    registry = registry or CollectorRegistry()
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Groups before the first append. If Redis is down now, the accept script creates them.
@@ -38,9 +44,10 @@ def create_app(ctx: IngestContext, max_body_bytes: int) -> FastAPI:
     app.include_router(routes_progress.router)
     app.include_router(routes_subscriptions.router)
     app.include_router(routes_alerts.router)
-    for route in health_routes(redis_ping_check(ctx.redis.ping), registry=None):
+    for route in health_routes(redis_ping_check(ctx.redis.ping), registry):
         app.router.routes.append(route)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(RequestMetricsMiddleware, metrics=RequestMetrics(registry))
     _publish_report_schemas(app)
     return app
 

@@ -13,6 +13,7 @@ import redis
 
 from shared import names
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
+from tests.support.metrics import parse_samples, promtool_check_metrics, value
 from tests.support.processes import RedisServer, Service, wait_until
 from tests.support.reports import bearer, gigabit_report, site, sites_report
 
@@ -624,3 +625,18 @@ def test_redis_down_is_a_fast_503_and_recovery_needs_no_restart(
     finally:
         ingest.stop()
         server.stop()
+
+
+def test_the_ingest_exports_request_metrics_by_route_template(api: httpx.Client) -> None:
+    submit(api, "jinan", "gigabit", gigabit_report({"user_5g_share_pct": 40}), JINAN)
+    submit(api, "jinan", "gigabit", gigabit_report({"fibre_km": 1}), JINAN)
+    body = api.get("/metrics").text
+    samples = parse_samples(body)
+    route = "/v1/cities/{city}/reports/gigabit"
+    accepted = value(samples, "pacer_http_requests_total", method="POST", route=route, status="202")
+    rejected = value(samples, "pacer_http_requests_total", method="POST", route=route, status="422")
+    assert accepted >= 1
+    assert rejected >= 1
+    assert "pacer_http_request_duration_seconds_bucket" in body
+    assert "_created" not in body
+    assert promtool_check_metrics(body).returncode == 0

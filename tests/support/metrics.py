@@ -9,14 +9,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.processes import require_binary
 
 Samples = dict[str, dict[frozenset[tuple[str, str]], float]]
-"""metric family name -> label set -> value."""
+"""sample name (``x_total``, ``x_bucket``...) -> label set -> value."""
 
 
 def parse_samples(text: str) -> Samples:
     samples: Samples = {}
     for family in text_string_to_metric_families(text):
-        by_labels = samples.setdefault(family.name, {})
         for sample in family.samples:
+            by_labels = samples.setdefault(sample.name, {})
             by_labels[frozenset(sample.labels.items())] = sample.value
     return samples
 
