@@ -124,6 +124,9 @@ def test_pinning_an_offset_clock_records_the_real_moment(fake_time: FakeTime) ->
         ("offset:2024-07-15T04:00:00Z;since=noon", "since must be unix seconds"),
         ("offset:2024-07-15T04:00:00Z;since=nan", "since must be unix seconds"),
         ("offset:2024-07-15T04:00:00Z;since=inf", "since must be unix seconds"),
+        ("offset:2024-07-15T04:00:00Z;speed=0", "speed must be a factor above 0"),
+        ("offset:2024-07-15T04:00:00Z;speed=-2", "speed must be a factor above 0"),
+        ("offset:2024-07-15T04:00:00Z;speed=fast", "speed must be a factor above 0"),
     ],
 )
 def test_a_bad_clock_spec_raises_clock_error(spec: str, message: str) -> None:
@@ -165,3 +168,12 @@ def test_settings_reject_a_bad_clock_spec(spec: str) -> None:
         Settings(clock=spec)
     (error,) = raised.value.errors()
     assert error["loc"] == ("clock",)
+
+
+def test_an_offset_clock_with_a_speed_runs_that_many_times_faster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: 1_000.0)
+    clock = parse_clock("offset:2024-01-01T00:00:00+08:00;since=1000;speed=86400")
+    monkeypatch.setattr(time, "time", lambda: 1_002.5)
+    assert clock.now() == datetime(2024, 1, 3, 12, 0, tzinfo=UTC) - timedelta(hours=8)
