@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint test-unit test-integration test-e2e format clean
+.PHONY: install run test lint test-unit test-integration test-e2e test-ops format clean
 
 install: $(STAMP)
 
@@ -17,12 +17,14 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/pacer up
 
-test: lint test-unit test-integration test-e2e
+test: lint test-unit test-integration test-ops test-e2e
 
 lint: install
-	$(BIN)/ruff check shared services tests
-	$(BIN)/ruff format --check shared services tests
+	$(BIN)/ruff check shared services tests deploy
+	$(BIN)/ruff format --check shared services tests deploy
 	$(BIN)/mypy
+	$(BIN)/mypy --strict deploy/grafana/build_dashboards.py
+	$(BIN)/python deploy/grafana/build_dashboards.py --check
 
 test-unit: install
 	$(BIN)/pytest -q tests/unit
@@ -33,9 +35,12 @@ test-integration: install
 test-e2e: install
 	$(BIN)/pytest -q tests/e2e
 
+test-ops: install
+	$(BIN)/pytest -q tests/ops
+
 format: install
-	$(BIN)/ruff format shared services tests
-	$(BIN)/ruff check --fix shared services tests
+	$(BIN)/ruff format shared services tests deploy
+	$(BIN)/ruff check --fix shared services tests deploy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

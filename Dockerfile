@@ -1,0 +1,43 @@
+# One image for every Pacer service: `pacer serve <ingest|aggregator|alerting|exporter>`.
+#   docker build -t pacer:local .
+#   docker run --rm -e PACER_REDIS_URL=redis://redis:6379/0 pacer:local serve exporter
+# docker-compose.yml and deploy/k8s run it; see deploy/README.md.
+
+# --- build: a virtualenv holding Pacer and its pinned dependencies ---------------------------
+FROM python:3.11.13-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/pacer
+WORKDIR /src
+
+# Dependencies first, from pyproject.toml alone: a code change does not reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import subprocess, tomllib; \
+deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
+subprocess.check_call(['/opt/pacer/bin/pip', 'install', *deps])"
+
+COPY shared ./shared
+COPY services ./services
+RUN /opt/pacer/bin/pip install --no-deps . \
+ && /opt/pacer/bin/pacer --help > /dev/null
+
+# --- runtime ------------------------------------------------------------------------------
+# The same base as the build stage: the virtualenv points at its /usr/local/bin/python3.11.
+FROM python:3.11.13-slim-bookworm
+RUN groupadd --system --gid 10001 pacer \
+ && useradd --system --uid 10001 --gid pacer --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin pacer
+COPY --from=build /opt/pacer /opt/pacer
+
+# PACER_BIND: services listen on 127.0.0.1 by default, which no other container can reach.
+# No .pyc writes: the root filesystem is read-only on Kubernetes.
+ENV PATH=/opt/pacer/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PACER_BIND=0.0.0.0
+
+USER 10001:10001
+# ingest, aggregator, alerting, exporter (PACER_API_PORT, _AGGREGATOR_, _ALERTING_, _EXPORTER_PORT)
+EXPOSE 8000 8001 8002 9108
+ENTRYPOINT ["pacer"]
+CMD ["serve", "ingest"]

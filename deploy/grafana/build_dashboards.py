@@ -1,0 +1,1237 @@
+"""Pacer's Grafana dashboards as code: compact panel definitions in, Grafana 11.6 JSON out.
+
+    python deploy/grafana/build_dashboards.py          # rewrite deploy/grafana/dashboards/*.json
+    python deploy/grafana/build_dashboards.py --check  # exit 1 if the committed JSON is stale
+
+The JSON files are committed (Grafana provisions them from files); this script is their source,
+and tests/ops/test_dashboards.py fails when the two differ.
+
+Query conventions:
+- Exporter gauges are wrapped in ``max by (<their labels>)``: every exporter replica reports the
+  same numbers from the shared state, so this keeps one copy per city however many replicas
+  Prometheus scrapes, and drops ``__name__``/``instance``/``job`` so tables can merge queries.
+- Province totals come from the recording rules in deploy/prometheus/rules/pacer-recording.yml.
+- Report ages are measured against ``pacer_exporter_clock_timestamp_seconds`` (Pacer's clock,
+  which may be fixed or offset), never ``time()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Json = dict[str, Any]
+
+DASHBOARDS_DIR = Path(__file__).resolve().parent / "dashboards"
+DATASOURCE: Json = {"type": "prometheus", "uid": "pacer-prometheus"}
+SCHEMA_VERSION = 41  # what Grafana 11.6 writes; older versions would be migrated on load
+GRID_WIDTH = 24
+
+CITY_DASHBOARD_LINK: Json = {
+    "title": "City dashboard: ${__field.labels.city}",
+    "url": "/d/pacer-city/pacer-city?var-city=${__field.labels.city}&${__url_time_range}",
+}
+ATTAINMENT_STEPS = [("red", None), ("orange", 0.75), ("green", 0.9)]  # contract §1 tolerances
+STATUS_COLOURS = {
+    "on_track": ("on track", "green"),
+    "at_risk": ("at risk", "orange"),
+    "behind": ("behind", "red"),
+    "met": ("met", "blue"),
+    "missed": ("missed", "dark-red"),
+}
+# Days since a city's latest report of a kind. A report for month M is due on the 10th of M+1, so
+# a city reporting promptly never goes much past a month; past 41 days it is certainly overdue
+# (the ReportOverdue alert, from Pacer's reporting calendar, is the authority).
+REPORT_AGE_STEPS = [("green", None), ("orange", 31), ("red", 41)]
+# Alertmanager's UI, filtered on the city label (the URL comes from a dashboard variable).
+ALERTMANAGER_CITY_FILTER = (
+    "${alertmanager_url}/#/alerts?silenced=false&inhibited=false&active=true"
+    "&filter=%7Bcity%3D%22$city%22%7D"
+)
+AGE_DAYS = "(scalar(max(pacer_exporter_clock_timestamp_seconds)) - {received}) / 86400"
+
+
+# --- queries and field settings ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    expr: str
+    legend: str = "__auto"
+    table: bool = False
+    """An instant query in table format (for tables and merged columns)."""
+
+
+def thresholds(steps: Sequence[tuple[str, float | None]]) -> Json:
+    return {
+        "mode": "absolute",
+        "steps": [{"color": colour, "value": value} for colour, value in steps],
+    }
+
+
+def value_mappings(texts: dict[str, tuple[str, str]]) -> list[Json]:
+    """One value mapping: raw value -> (display text, colour)."""
+    return [
+        {
+            "type": "value",
+            "options": {
+                raw: {"text": text, "color": colour, "index": index}
+                for index, (raw, (text, colour)) in enumerate(texts.items())
+            },
+        }
+    ]
+
+
+PASS_FAIL = value_mappings({"1": ("pass", "green"), "0": ("fail", "red")})
+UP_DOWN = value_mappings({"1": ("up", "green"), "0": ("down", "red")})
+MET_NOT_MET = value_mappings({"1": ("met", "green"), "0": ("not met", "red")})
+
+
+def override(matcher: str, name: str, **properties: Any) -> Json:
+    """Field override; ``matcher`` is byName (display name) or byFrameRefID (query refId)."""
+    return {
+        "matcher": {"id": matcher, "options": name},
+        "properties": [{"id": key.replace("__", "."), "value": v} for key, v in properties.items()],
+    }
+
+
+def dashed(ref_id: str, colour: str) -> Json:
+    return override(
+        "byFrameRefID",
+        ref_id,
+        color={"mode": "fixed", "fixedColor": colour},
+        custom__lineStyle={"fill": "dash", "dash": [10, 10]},
+        custom__fillOpacity=0,
+    )
+
+
+def fixed_colour(matcher: str, name: str, colour: str) -> Json:
+    return override(matcher, name, color={"mode": "fixed", "fixedColor": colour})
+
+
+def merge_and_organize(rename: dict[str, str], exclude: Iterable[str] = ("Time",)) -> list[Json]:
+    """Join instant table queries on their common labels, then hide and rename columns."""
+    return [
+        {"id": "merge", "options": {}},
+        {
+            "id": "organize",
+            "options": {
+                "excludeByName": {name: True for name in exclude},
+                "renameByName": rename,
+                "indexByName": {},
+            },
+        },
+    ]
+
+
+def matrix(rows: str, columns: str, cell: str) -> list[Json]:
+    """Pivot a long table into a rows-by-columns matrix; the corner cell is renamed ``rows``."""
+    return [
+        {
+            "id": "groupingToMatrix",
+            "options": {
+                "rowField": rows,
+                "columnField": columns,
+                "valueField": cell,
+                "emptyValue": "null",
+            },
+        },
+        {"id": "organize", "options": {"renameByName": {f"{rows}\\{columns}": rows}}},
+    ]
+
+
+# --- panels -------------------------------------------------------------------------------------
+
+
+def _targets(queries: Sequence[Query]) -> list[Json]:
+    targets = []
+    for index, query in enumerate(queries):
+        target: Json = {
+            "refId": chr(ord("A") + index),
+            "datasource": DATASOURCE,
+            "editorMode": "code",
+            "expr": query.expr,
+            "legendFormat": query.legend,
+            "range": not query.table,
+            "instant": query.table,
+        }
+        if query.table:
+            target["format"] = "table"
+        targets.append(target)
+    return targets
+
+
+def _panel(
+    kind: str,
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    size: tuple[int, int],
+    defaults: Json,
+    options: Json,
+    overrides: Sequence[Json] = (),
+    transformations: Sequence[Json] = (),
+) -> Json:
+    panel: Json = {
+        "type": kind,
+        "title": title,
+        "description": description,
+        "datasource": DATASOURCE,
+        "gridPos": {"w": size[0], "h": size[1]},
+        "targets": _targets(queries),
+        "fieldConfig": {"defaults": defaults, "overrides": list(overrides)},
+        "options": options,
+    }
+    if transformations:
+        panel["transformations"] = list(transformations)
+    return panel
+
+
+def _defaults(
+    unit: str,
+    steps: Sequence[tuple[str, float | None]],
+    mappings: Sequence[Json],
+    colour_mode: str,
+    **extra: Any,
+) -> Json:
+    return {
+        "unit": unit,
+        "color": {"mode": colour_mode},
+        "thresholds": thresholds(steps),
+        "mappings": list(mappings),
+        **extra,
+    }
+
+
+def timeseries(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    *,
+    size: tuple[int, int] = (12, 8),
+    unit: str = "short",
+    overrides: Sequence[Json] = (),
+    threshold_line: float | None = None,
+    stacked: bool = False,
+    bars: bool = False,
+    minimum: float | None = None,
+) -> Json:
+    steps: list[tuple[str, float | None]] = [("green", None)]
+    if threshold_line is not None:
+        steps.append(("red", threshold_line))
+    custom: Json = {
+        "drawStyle": "bars" if bars else "line",
+        "lineWidth": 2,
+        "fillOpacity": 60 if bars else 10,
+        "showPoints": "never",
+        "spanNulls": True,
+        "stacking": {"mode": "normal" if stacked else "none", "group": "A"},
+        "thresholdsStyle": {"mode": "off" if threshold_line is None else "dashed"},
+    }
+    extra: Json = {"custom": custom}
+    if minimum is not None:
+        extra["min"] = minimum
+    return _panel(
+        "timeseries",
+        title,
+        description,
+        queries,
+        size,
+        _defaults(unit, steps, [], "palette-classic", **extra),
+        {
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+            "tooltip": {"mode": "multi", "sort": "desc"},
+        },
+        overrides,
+    )
+
+
+def stat(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    *,
+    size: tuple[int, int] = (6, 4),
+    unit: str = "short",
+    steps: Sequence[tuple[str, float | None]] = (("green", None),),
+    mappings: Sequence[Json] = (),
+    decimals: int | None = None,
+    overrides: Sequence[Json] = (),
+) -> Json:
+    extra: Json = {} if decimals is None else {"decimals": decimals}
+    return _panel(
+        "stat",
+        title,
+        description,
+        queries,
+        size,
+        _defaults(unit, steps, mappings, "thresholds", **extra),
+        {
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "colorMode": "background",
+            "graphMode": "none",
+            "justifyMode": "auto",
+            "orientation": "auto",
+            "textMode": "auto",
+            "wideLayout": True,
+            "showPercentChange": False,
+        },
+        overrides,
+    )
+
+
+def bargauge(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    *,
+    size: tuple[int, int] = (10, 12),
+    unit: str = "percentunit",
+    steps: Sequence[tuple[str, float | None]] = ATTAINMENT_STEPS,
+    maximum: float | None = None,
+    links: Sequence[Json] = (),
+) -> Json:
+    extra: Json = {"min": 0, "links": list(links)}
+    if maximum is not None:
+        extra["max"] = maximum
+    return _panel(
+        "bargauge",
+        title,
+        description,
+        queries,
+        size,
+        _defaults(unit, steps, [], "thresholds", **extra),
+        {
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "orientation": "horizontal",
+            "displayMode": "gradient",
+            "valueMode": "color",
+            "namePlacement": "left",
+            "showUnfilled": True,
+            "sizing": "auto",
+            "minVizHeight": 16,
+            "minVizWidth": 8,
+            "maxVizHeight": 300,
+        },
+    )
+
+
+def table(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    *,
+    transformations: Sequence[Json],
+    size: tuple[int, int] = (12, 8),
+    unit: str = "short",
+    mappings: Sequence[Json] = (),
+    steps: Sequence[tuple[str, float | None]] = (("transparent", None),),
+    cell: str = "auto",
+    overrides: Sequence[Json] = (),
+    sort_by: str | None = None,
+    filterable: bool = False,
+) -> Json:
+    custom = {
+        "align": "auto",
+        "cellOptions": {"type": cell} if cell == "auto" else {"type": cell, "mode": "basic"},
+        "filterable": filterable,
+        "inspect": False,
+    }
+    options: Json = {
+        "showHeader": True,
+        "cellHeight": "sm",
+        "footer": {"show": False, "reducer": ["sum"], "fields": "", "countRows": False},
+    }
+    if sort_by is not None:
+        options["sortBy"] = [{"displayName": sort_by, "desc": False}]
+    return _panel(
+        "table",
+        title,
+        description,
+        queries,
+        size,
+        _defaults(unit, steps, mappings, "thresholds", custom=custom),
+        options,
+        overrides,
+        transformations,
+    )
+
+
+def text(title: str, markdown: str, *, size: tuple[int, int] = (12, 8)) -> Json:
+    return {
+        "type": "text",
+        "title": title,
+        "datasource": DATASOURCE,
+        "gridPos": {"w": size[0], "h": size[1]},
+        "options": {"mode": "markdown", "content": markdown.strip()},
+    }
+
+
+def row(title: str) -> Json:
+    return {
+        "type": "row",
+        "title": title,
+        "datasource": DATASOURCE,
+        "collapsed": False,
+        "gridPos": {"w": GRID_WIDTH, "h": 1},
+        "panels": [],
+    }
+
+
+def layout(panels: Sequence[Json]) -> list[Json]:
+    """Ids 1, 2, ... in order; panels fill the grid left to right, a row header starts a line."""
+    placed = []
+    x = y = line_height = 0
+    for panel_id, panel in enumerate(panels, start=1):
+        width, height = panel["gridPos"]["w"], panel["gridPos"]["h"]
+        if panel["type"] == "row" or x + width > GRID_WIDTH:
+            x, y, line_height = 0, y + line_height, 0
+        placed.append(
+            {"id": panel_id, **panel, "gridPos": {"x": x, "y": y, "w": width, "h": height}}
+        )
+        x, line_height = x + width, max(line_height, height)
+        if panel["type"] == "row":
+            x, y, line_height = 0, y + height, 0
+    return placed
+
+
+def dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    panels: Sequence[Json],
+    *,
+    variables: Sequence[Json] = (),
+    time_from: str = "now-7d",
+    links: Sequence[Json] = (),
+) -> Json:
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["pacer"],
+        "timezone": "Asia/Shanghai",
+        "editable": False,
+        "graphTooltip": 1,
+        "refresh": "1m",
+        "time": {"from": time_from, "to": "now"},
+        "timepicker": {},
+        "fiscalYearStartMonth": 0,
+        "liveNow": False,
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "annotations": {"list": []},
+        "links": [
+            {
+                "title": "Pacer dashboards",
+                "type": "dashboards",
+                "tags": ["pacer"],
+                "asDropdown": True,
+                "includeVars": False,
+                "keepTime": True,
+                "icon": "external link",
+                "targetBlank": False,
+                "tooltip": "",
+                "url": "",
+            },
+            *links,
+        ],
+        "templating": {"list": list(variables)},
+        "panels": layout(panels),
+    }
+
+
+# --- the three dashboards -----------------------------------------------------------------------
+
+
+def province() -> Json:
+    site_program = 'program="5g-2025"'
+    return dashboard(
+        "pacer-province",
+        "Pacer · Province overview",
+        "Shandong at a glance: 5G sites against plan, attainment and status per city, the "
+        "gigabit-city matrix, overdue reports and active alerts.",
+        [
+            stat(
+                "5G sites in service",
+                "Province total: every city's baseline plus the in-service sites it has reported.",
+                [Query("pacer:province_5g_sites_in_service:sum", "in service")],
+                steps=[("blue", None)],
+            ),
+            stat(
+                "5g-2025 attainment (province)",
+                "New sites over the plan to date, province-wide. Warning under 90 %, critical "
+                "under 75 %.",
+                [Query(f"pacer:province_5g_attainment:ratio{{{site_program}}}", "attainment")],
+                unit="percentunit",
+                steps=ATTAINMENT_STEPS,
+                decimals=1,
+            ),
+            stat(
+                "Cities meeting the gigabit standard",
+                "Cities whose every thresholded gigabit indicator passes on its latest value "
+                "(of 16).",
+                [Query("pacer:province_gigabit_cities_met:sum", "cities")],
+                steps=[("red", None), ("orange", 12), ("green", 16)],
+            ),
+            stat(
+                "Active alerts by severity",
+                "Pacer's target-slip alerts now firing (all cities), by severity.",
+                [Query("pacer:alerts_firing:sum", "{{severity}}")],
+                steps=[("green", None), ("orange", 1)],
+                overrides=[
+                    override(
+                        "byName",
+                        "critical",
+                        thresholds=thresholds([("green", None), ("red", 1)]),
+                    )
+                ],
+            ),
+            row("5G sites: 5g-2025 (70,000 new sites by 2025-12-31)"),
+            timeseries(
+                "Province 5G new sites vs plan (5g-2025)",
+                "Burn-up: new in-service sites since 2024-01-01, the plan to date (dashed) and "
+                "the program's target (dashed red). The gap between the first two is the "
+                "shortfall.",
+                [
+                    Query(f"pacer:province_5g_sites_new:sum{{{site_program}}}", "new sites"),
+                    Query(
+                        f"pacer:province_5g_sites_planned_new:sum{{{site_program}}}",
+                        "plan to date",
+                    ),
+                    Query(f"pacer:province_5g_sites_target_new:sum{{{site_program}}}", "target"),
+                ],
+                size=(14, 12),
+                minimum=0,
+                overrides=[dashed("B", "orange"), dashed("C", "red")],
+            ),
+            bargauge(
+                "5g-2025 attainment per city",
+                "New sites over the plan to date, worst first. Orange under 90 % (warning), red "
+                "under 75 % (critical). Click a bar for the city dashboard.",
+                [
+                    Query(
+                        f"sort(max by (city) (pacer_program_attainment_ratio{{{site_program}}}))",
+                        "{{city}}",
+                    )
+                ],
+                links=[CITY_DASHBOARD_LINK],
+            ),
+            row("Status and the gigabit-city standard"),
+            table(
+                "Status per city and program",
+                "Each city's current status on every program (on track, at risk, behind, met, "
+                "missed).",
+                [
+                    Query(
+                        "max by (city, program, status) (pacer_program_status == 1)",
+                        table=True,
+                    )
+                ],
+                transformations=matrix("city", "program", "status"),
+                size=(9, 14),
+                mappings=value_mappings(STATUS_COLOURS),
+                cell="color-background",
+                sort_by="city",
+            ),
+            table(
+                "Gigabit matrix: pass/fail by city and indicator",
+                "Whether each city's latest value of each thresholded indicator meets the MIIT "
+                "gigabit-city threshold (bb_1000m_users is tracked without a threshold).",
+                [
+                    Query(
+                        "max by (city, indicator) (pacer_gigabit_indicator_passing)",
+                        table=True,
+                    )
+                ],
+                transformations=matrix("city", "indicator", "Value"),
+                size=(15, 14),
+                mappings=PASS_FAIL,
+                cell="color-background",
+                sort_by="city",
+            ),
+            table(
+                "Gigabit indicators: values against thresholds",
+                "Every city's latest value of every indicator, the threshold and the result. "
+                "Filter by city or indicator from the column headers.",
+                [
+                    Query("max by (city, indicator) (pacer_gigabit_indicator_value)", table=True),
+                    Query(
+                        "max by (city, indicator) (0 * pacer_gigabit_indicator_passing"
+                        " + on (indicator) group_left max by (indicator)"
+                        " (pacer_gigabit_indicator_threshold))",
+                        table=True,
+                    ),
+                    Query(
+                        "max by (city, indicator) (pacer_gigabit_indicator_passing)",
+                        table=True,
+                    ),
+                ],
+                transformations=merge_and_organize(
+                    {"Value #A": "value", "Value #B": "threshold", "Value #C": "result"}
+                ),
+                size=(24, 10),
+                overrides=[
+                    override(
+                        "byName",
+                        "result",
+                        mappings=PASS_FAIL,
+                        custom__cellOptions={"type": "color-background", "mode": "basic"},
+                    )
+                ],
+                sort_by="result",
+                filterable=True,
+            ),
+            row("Reports"),
+            stat(
+                "Reports overdue",
+                "City reports of a kind (gigabit, 5g-sites) missing for the latest month past its "
+                "due day (the 10th of the next month): the ReportOverdue alerts firing.",
+                [
+                    Query(
+                        "sum(max by (alertname, severity) "
+                        '(pacer_alerts_firing{alertname="ReportOverdue"}))',
+                        "overdue",
+                    )
+                ],
+                size=(5, 10),
+                steps=[("green", None), ("orange", 1)],
+            ),
+            table(
+                "Latest report per city and kind",
+                "When each city's latest applied report of each kind arrived, and its age in days "
+                "on Pacer's clock. A city that never reported is missing here (and overdue).",
+                [
+                    Query(
+                        "max by (city, kind) (pacer_report_last_received_timestamp_seconds) * 1000",
+                        table=True,
+                    ),
+                    Query(
+                        AGE_DAYS.format(
+                            received="max by (city, kind) "
+                            "(pacer_report_last_received_timestamp_seconds)"
+                        ),
+                        table=True,
+                    ),
+                ],
+                transformations=merge_and_organize(
+                    {"Value #A": "last received", "Value #B": "age (days)"}
+                ),
+                size=(19, 10),
+                overrides=[
+                    override("byName", "last received", unit="dateTimeAsIso"),
+                    override(
+                        "byName",
+                        "age (days)",
+                        decimals=1,
+                        thresholds=thresholds(REPORT_AGE_STEPS),
+                        custom__cellOptions={"type": "color-text"},
+                    ),
+                ],
+                sort_by="city",
+                filterable=True,
+            ),
+            row("Alerts"),
+            timeseries(
+                "Active alerts by severity",
+                "Pacer's target-slip alerts firing over time, by severity (stacked).",
+                [Query("pacer:alerts_firing:sum", "{{severity}}")],
+                stacked=True,
+                minimum=0,
+                overrides=[
+                    fixed_colour("byName", "warning", "orange"),
+                    fixed_colour("byName", "critical", "red"),
+                ],
+            ),
+            table(
+                "Alerts firing now, by name",
+                "How many alerts of each name and severity fire now. The per-city alerts with "
+                "their numbers are in Alertmanager (and GET /v1/alerts).",
+                [
+                    Query(
+                        "max by (alertname, severity) (pacer_alerts_firing) > 0",
+                        table=True,
+                    )
+                ],
+                transformations=merge_and_organize({"Value": "firing"}),
+                sort_by="alertname",
+            ),
+        ],
+        time_from="now-30d",
+    )
+
+
+def city() -> Json:
+    here = 'city="$city"'
+    variable: Json = {
+        "name": "city",
+        "label": "City",
+        "type": "query",
+        "datasource": DATASOURCE,
+        "definition": "label_values(pacer_5g_sites_in_service, city)",
+        "query": {
+            "qryType": 1,
+            "query": "label_values(pacer_5g_sites_in_service, city)",
+            "refId": "PrometheusVariableQueryEditor-VariableQuery",
+        },
+        "refresh": 1,
+        "regex": "",
+        "sort": 1,
+        "multi": False,
+        "includeAll": False,
+        "current": {"text": "jinan", "value": "jinan"},
+        "options": [],
+        "hide": 0,
+    }
+    alertmanager: Json = {
+        "name": "alertmanager_url",
+        "label": "Alertmanager URL",
+        "type": "textbox",
+        "query": "http://127.0.0.1:9093",
+        "current": {"text": "http://127.0.0.1:9093", "value": "http://127.0.0.1:9093"},
+        "options": [],
+        "hide": 0,
+    }
+    burn_up_size = (12, 9)
+
+    def burn_up(program: str, what: str) -> Json:
+        selector = f'city="$city", program="{program}"'
+        return timeseries(
+            f"{program}: new sites vs plan and target",
+            f"{what} New in-service sites, the plan to date (dashed) and the target (dashed red).",
+            [
+                Query(f"max(pacer_5g_sites_new{{{selector}}})", "new sites"),
+                Query(f"max(pacer_5g_sites_planned_new{{{selector}}})", "plan to date"),
+                Query(f"max(pacer_5g_sites_target_new{{{selector}}})", "target"),
+            ],
+            size=burn_up_size,
+            minimum=0,
+            overrides=[dashed("B", "orange"), dashed("C", "red")],
+        )
+
+    alerts_markdown = """
+#### Alerts for $city
+
+Pacer's target-slip alerts (`FiveGBehindPlan`, `FiveGProjectedMiss`, `FiveGTargetMissed`,
+`GigabitIndicatorBelowThreshold`, `GigabitStandardNotMet`, `ReportOverdue`) carry a `city` label
+in **Alertmanager**. Prometheus only counts them by name and severity (`pacer_alerts_firing`), so
+this dashboard cannot list one city's alerts; open them here:
+
+- [$city's alerts in Alertmanager]({ALERTMANAGER_CITY_FILTER})
+  (set the Alertmanager URL at the top if yours differs)
+- Pacer API, any token: `GET /v1/alerts` lists every active alert with its labels and numbers.
+
+The statistics at the top are the conditions those alerts fire on: programs at risk or behind,
+indicators failing, and the age of the latest report.
+""".replace("{ALERTMANAGER_CITY_FILTER}", ALERTMANAGER_CITY_FILTER)
+    return dashboard(
+        "pacer-city",
+        "Pacer · City",
+        "One city: its programs against plan and target, its gigabit indicators against the "
+        "thresholds, its latest reports and where to find its alerts.",
+        [
+            stat(
+                "5G sites in service",
+                "Baseline plus every in-service site the city has reported.",
+                [Query(f"max(pacer_5g_sites_in_service{{{here}}})", "in service")],
+                size=(4, 4),
+                steps=[("blue", None)],
+            ),
+            stat(
+                "5G sites per 10,000 residents",
+                "Pacer's own figure from the site records (5g-2027 asks for 30 by 2027-12-31).",
+                [Query(f"max(pacer_5g_sites_per_10k{{{here}}})", "per 10k")],
+                size=(4, 4),
+                steps=[("orange", None), ("green", 30)],
+                decimals=1,
+            ),
+            stat(
+                "Programs at risk, behind or missed",
+                "Programs whose status is at_risk, behind or missed (FiveGBehindPlan and "
+                "FiveGTargetMissed fire on these).",
+                [
+                    Query(
+                        "sum(max by (program, status) (pacer_program_status"
+                        f'{{{here}, status=~"at_risk|behind|missed"}}))',
+                        "programs",
+                    )
+                ],
+                size=(4, 4),
+                steps=[("green", None), ("red", 1)],
+            ),
+            stat(
+                "Gigabit standard",
+                "Met when every thresholded indicator passes on its latest value.",
+                [Query(f"max(pacer_gigabit_standard_met{{{here}}})", "standard")],
+                size=(4, 4),
+                steps=[("red", None), ("green", 1)],
+                mappings=MET_NOT_MET,
+            ),
+            stat(
+                "Gigabit indicators failing",
+                "Thresholded indicators whose latest value fails (or was never reported).",
+                [
+                    Query(
+                        f"sum(1 - max by (indicator) (pacer_gigabit_indicator_passing{{{here}}}))",
+                        "failing",
+                    )
+                ],
+                size=(4, 4),
+                steps=[("green", None), ("red", 1)],
+            ),
+            stat(
+                "Oldest latest report (days)",
+                "Age of the older of the city's two latest reports (gigabit, 5g-sites) on Pacer's "
+                "clock. Past about 41 days the city is certainly overdue.",
+                [
+                    Query(
+                        "max("
+                        + AGE_DAYS.format(
+                            received="max by (kind) "
+                            f"(pacer_report_last_received_timestamp_seconds{{{here}}})"
+                        )
+                        + ")",
+                        "days",
+                    )
+                ],
+                size=(4, 4),
+                steps=REPORT_AGE_STEPS,
+                decimals=1,
+            ),
+            row("Programs"),
+            bargauge(
+                "Attainment per program",
+                "5g-2025: new over planned sites; 5g-2027: density over planned density; "
+                "gigabit-2024: share of thresholded indicators passing. Orange under 90 %, red "
+                "under 75 %.",
+                [
+                    Query(
+                        f"max by (program) (pacer_program_attainment_ratio{{{here}}})",
+                        "{{program}}",
+                    )
+                ],
+                size=(8, 8),
+            ),
+            table(
+                "Status per program",
+                "The city's current status on each program.",
+                [
+                    Query(
+                        f"max by (program, status) (pacer_program_status{{{here}}} == 1)",
+                        table=True,
+                    )
+                ],
+                transformations=merge_and_organize({}, exclude=("Time", "Value")),
+                size=(6, 8),
+                overrides=[
+                    override(
+                        "byName",
+                        "status",
+                        mappings=value_mappings(STATUS_COLOURS),
+                        custom__cellOptions={"type": "color-background", "mode": "basic"},
+                    )
+                ],
+                sort_by="program",
+            ),
+            table(
+                "Sites per program: new, planned, target",
+                "New in-service sites since the program's start, the plan to date and the "
+                "target by the deadline.",
+                [
+                    Query(f"max by (program) (pacer_5g_sites_new{{{here}}})", table=True),
+                    Query(f"max by (program) (pacer_5g_sites_planned_new{{{here}}})", table=True),
+                    Query(f"max by (program) (pacer_5g_sites_target_new{{{here}}})", table=True),
+                ],
+                transformations=merge_and_organize(
+                    {"Value #A": "new", "Value #B": "planned to date", "Value #C": "target"}
+                ),
+                size=(10, 8),
+                sort_by="program",
+            ),
+            burn_up("5g-2025", "New 5G sites by 2025-12-31 (the city's share of 70,000)."),
+            burn_up("5g-2027", "Sites needed for 30 per 10,000 residents by 2027-12-31."),
+            row("Gigabit indicators"),
+            table(
+                "Indicators against thresholds",
+                "The latest value of each indicator, its threshold (unverified thresholds are the "
+                "loosest known to have passed MIIT's 2022 round) and the result.",
+                [
+                    Query(
+                        f"max by (indicator) (pacer_gigabit_indicator_value{{{here}}})",
+                        table=True,
+                    ),
+                    Query("max by (indicator) (pacer_gigabit_indicator_threshold)", table=True),
+                    Query(
+                        f"max by (indicator) (pacer_gigabit_indicator_passing{{{here}}})",
+                        table=True,
+                    ),
+                    Query(
+                        "max by (indicator) (pacer_gigabit_indicator_threshold_verified)",
+                        table=True,
+                    ),
+                ],
+                transformations=merge_and_organize(
+                    {
+                        "Value #A": "value",
+                        "Value #B": "threshold",
+                        "Value #C": "result",
+                        "Value #D": "threshold verified",
+                    }
+                ),
+                size=(12, 9),
+                overrides=[
+                    override(
+                        "byName",
+                        "result",
+                        mappings=PASS_FAIL,
+                        custom__cellOptions={"type": "color-background", "mode": "basic"},
+                    ),
+                    override(
+                        "byName",
+                        "threshold verified",
+                        mappings=value_mappings({"1": ("yes", "text"), "0": ("no", "orange")}),
+                        custom__cellOptions={"type": "color-text"},
+                    ),
+                ],
+                sort_by="indicator",
+            ),
+            timeseries(
+                "Indicator value ÷ threshold",
+                "Each thresholded indicator's latest value over its threshold: at or above the "
+                "dashed line at 1 it meets the threshold (strict '>' rules need more than 1).",
+                [
+                    Query(
+                        f"max by (indicator) (pacer_gigabit_indicator_value{{{here}}})"
+                        " / on (indicator) max by (indicator) (pacer_gigabit_indicator_threshold)",
+                        "{{indicator}}",
+                    )
+                ],
+                size=(12, 9),
+                unit="none",
+                threshold_line=1,
+            ),
+            row("Reports and alerts"),
+            table(
+                "Latest reports",
+                "When the city's latest applied report of each kind arrived, and its age in days "
+                "on Pacer's clock.",
+                [
+                    Query(
+                        "max by (kind) "
+                        f"(pacer_report_last_received_timestamp_seconds{{{here}}}) * 1000",
+                        table=True,
+                    ),
+                    Query(
+                        AGE_DAYS.format(
+                            received="max by (kind) "
+                            f"(pacer_report_last_received_timestamp_seconds{{{here}}})"
+                        ),
+                        table=True,
+                    ),
+                ],
+                transformations=merge_and_organize(
+                    {"Value #A": "last received", "Value #B": "age (days)"}
+                ),
+                size=(10, 8),
+                overrides=[
+                    override("byName", "last received", unit="dateTimeAsIso"),
+                    override(
+                        "byName",
+                        "age (days)",
+                        decimals=1,
+                        thresholds=thresholds(REPORT_AGE_STEPS),
+                        custom__cellOptions={"type": "color-text"},
+                    ),
+                ],
+                sort_by="kind",
+            ),
+            text("Alerts", alerts_markdown, size=(14, 8)),
+        ],
+        variables=[variable, alertmanager],
+        time_from="now-30d",
+        links=[
+            {
+                "title": "Alertmanager",
+                "type": "link",
+                "url": "${alertmanager_url}",
+                "icon": "bolt",
+                "targetBlank": True,
+                "asDropdown": False,
+                "includeVars": False,
+                "keepTime": False,
+                "tags": [],
+                "tooltip": "Pacer's alerts, with their city labels",
+            }
+        ],
+    )
+
+
+def pipeline() -> Json:
+    rate = "[$__rate_interval]"
+    api_routes = 'route=~"/v1/.*"'  # the API, not Prometheus' scrapes or health probes
+
+    def quantiles(metric: str, by: str, selector: str = "") -> list[Query]:
+        grouping = f"{by}, le" if by else "le"
+        legend = f"{{{{{by}}}}} " if by else ""
+        return [
+            Query(
+                f"histogram_quantile({q}, sum by ({grouping}) "
+                f"(rate({metric}_bucket{selector}{rate})))",
+                f"{legend}p{round(q * 100)}",
+            )
+            for q in (0.5, 0.99)
+        ]
+
+    return dashboard(
+        "pacer-pipeline",
+        "Pacer · Pipeline health",
+        "Is Pacer itself healthy: services up, ingest traffic, errors and latency, the Redis "
+        "streams between the services, consumer handlers and webhook deliveries.",
+        [
+            stat(
+                "Services up",
+                "Whether Prometheus can scrape each Pacer service (PacerServiceDown fires after "
+                "1 minute down).",
+                [Query('min by (job) (up{job=~"pacer-.*"})', "{{job}}")],
+                size=(12, 4),
+                steps=[("red", None), ("green", 1)],
+                mappings=UP_DOWN,
+            ),
+            stat(
+                "Dead-letter entries",
+                "Entries on the dead-letter streams: reports that failed PACER_MAX_ATTEMPTS "
+                "times (their reports are marked rejected). Anything above 0 needs a look.",
+                [Query("sum(max by (stream) (pacer_dead_letter_messages))", "dead letters")],
+                size=(4, 4),
+                steps=[("green", None), ("red", 1)],
+            ),
+            stat(
+                "Ingest 5xx ratio (5m)",
+                "Share of ingest responses that were 5xx over 5 minutes (PacerIngestErrorRatio "
+                "fires above 5 %).",
+                [Query("pacer:ingest_5xx:ratio5m", "5xx")],
+                size=(4, 4),
+                unit="percentunit",
+                steps=[("green", None), ("orange", 0.01), ("red", 0.05)],
+                decimals=2,
+            ),
+            stat(
+                "Exporter scrape duration",
+                "Time the exporter took to read the state and render the gauges on its last "
+                "scrape.",
+                [Query("max(pacer_exporter_scrape_duration_seconds)", "scrape")],
+                size=(4, 4),
+                unit="s",
+                steps=[("green", None), ("orange", 1), ("red", 5)],
+            ),
+            row("Ingest API"),
+            timeseries(
+                "Requests by status",
+                "Requests per second answered by the ingest service (all instances), by status "
+                "code (includes Prometheus' scrapes and health probes).",
+                [Query("pacer:ingest_requests:rate5m", "{{status}}")],
+                size=(8, 8),
+                unit="reqps",
+                stacked=True,
+            ),
+            timeseries(
+                "API requests by route",
+                "Requests per second on the /v1 API, by route template and method.",
+                [
+                    Query(
+                        f"sum by (method, route) (rate(pacer_http_requests_total{{{api_routes}}}"
+                        f"{rate}))",
+                        "{{method}} {{route}}",
+                    )
+                ],
+                size=(8, 8),
+                unit="reqps",
+            ),
+            timeseries(
+                "API latency p50 / p99",
+                "Time to the last byte of the response on the /v1 API, all routes.",
+                quantiles("pacer_http_request_duration_seconds", "", f"{{{api_routes}}}"),
+                size=(8, 8),
+                unit="s",
+            ),
+            timeseries(
+                "5xx ratio",
+                "Share of ingest responses that were 5xx, over 5 minutes; the dashed line is the "
+                "PacerIngestErrorRatio threshold (5 %).",
+                [Query("pacer:ingest_5xx:ratio5m", "5xx ratio")],
+                size=(8, 8),
+                unit="percentunit",
+                threshold_line=0.05,
+                minimum=0,
+            ),
+            timeseries(
+                "Responses by route and status (4xx, 5xx)",
+                "Rejected (4xx) and failed (5xx) API requests per second: 422 is a report with "
+                "errors, 401/403 an auth problem, 503 the store unavailable.",
+                [
+                    Query(
+                        "sum by (route, status) (rate(pacer_http_requests_total"
+                        f'{{status=~"[45].."}}{rate}))',
+                        "{{status}} {{route}}",
+                    )
+                ],
+                size=(16, 8),
+                unit="reqps",
+            ),
+            row("Redis streams"),
+            timeseries(
+                "Stream length",
+                "Entries on each stream (trimmed to an approximate maxlen).",
+                [Query("max by (stream) (pacer_stream_length)", "{{stream}}")],
+                size=(8, 8),
+            ),
+            timeseries(
+                "Pending (delivered, not acknowledged)",
+                "Entries a consumer group has received but not acknowledged; the reclaimer takes "
+                "over entries idle past PACER_RECLAIM_IDLE_MS.",
+                [
+                    Query(
+                        "max by (stream, group) (pacer_stream_pending_messages)",
+                        "{{stream}} → {{group}}",
+                    )
+                ],
+                size=(8, 8),
+            ),
+            timeseries(
+                "Lag (not yet delivered)",
+                "Entries not yet delivered to each consumer group: a backlog that does not shrink "
+                "means nobody reads (PacerStreamLagGrowing).",
+                [
+                    Query(
+                        "max by (stream, group) (pacer_stream_lag_messages)",
+                        "{{stream}} → {{group}}",
+                    )
+                ],
+                size=(8, 8),
+            ),
+            row("Consumers (FastStream handlers)"),
+            timeseries(
+                "Handler duration p50 / p99",
+                "Time each FastStream handler took per message (aggregator: reports; alerting: "
+                "progress events and deliveries).",
+                quantiles("faststream_received_processed_messages_duration_seconds", "handler"),
+                unit="s",
+            ),
+            timeseries(
+                "Messages processed by handler and status",
+                "Messages per second each handler finished, by outcome status.",
+                [
+                    Query(
+                        "sum by (handler, status) "
+                        f"(rate(faststream_received_processed_messages_total{rate}))",
+                        "{{handler}} {{status}}",
+                    )
+                ],
+                unit="ops",
+            ),
+            timeseries(
+                "Aggregator outcomes",
+                "Reports-stream entries handled per second: applied, already applied "
+                "(redelivered), rejected, failed (will be retried) and dead-lettered.",
+                [
+                    Query(
+                        f"sum by (outcome) (rate(pacer_aggregator_reports_total{rate}))",
+                        "{{outcome}}",
+                    )
+                ],
+                size=(8, 8),
+                unit="ops",
+                overrides=[
+                    fixed_colour("byName", "applied", "green"),
+                    fixed_colour("byName", "failed", "orange"),
+                    fixed_colour("byName", "dead_lettered", "red"),
+                ],
+            ),
+            timeseries(
+                "Dead-letter entries",
+                "Entries on each dead-letter stream over time.",
+                [Query("max by (stream) (pacer_dead_letter_messages)", "{{stream}}")],
+                size=(8, 8),
+                threshold_line=1,
+                minimum=0,
+            ),
+            timeseries(
+                "Alert notifications",
+                "Notifications decided by the alerting service per second: firing, resolved and "
+                "repeat.",
+                [
+                    Query(
+                        f"sum by (event) (rate(pacer_alert_notifications_total{rate}))",
+                        "{{event}}",
+                    )
+                ],
+                size=(8, 8),
+                unit="ops",
+            ),
+            row("Webhook deliveries"),
+            timeseries(
+                "Webhook delivery outcomes",
+                "Attempts per second: delivered (2xx), retried (will try again with backoff), "
+                "dead (gave up after PACER_DELIVERY_MAX_ATTEMPTS; listed in the subscription's "
+                "deliveries).",
+                [
+                    Query(
+                        f"sum by (outcome) (rate(pacer_webhook_deliveries_total{rate}))",
+                        "{{outcome}}",
+                    )
+                ],
+                unit="ops",
+                overrides=[
+                    fixed_colour("byName", "delivered", "green"),
+                    fixed_colour("byName", "retried", "orange"),
+                    fixed_colour("byName", "dead", "red"),
+                ],
+            ),
+            timeseries(
+                "Webhook attempt duration p50 / p99",
+                "Time of one webhook attempt until the subscriber's response or the timeout.",
+                quantiles("pacer_webhook_delivery_seconds", ""),
+                unit="s",
+            ),
+        ],
+        time_from="now-6h",
+    )
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def render() -> dict[str, str]:
+    """File name -> the JSON text Grafana provisions."""
+    return {
+        f"{board['uid']}.json": json.dumps(board, indent=2, ensure_ascii=False) + "\n"
+        for board in (province(), city(), pipeline())
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the JSON files are stale")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, content in render().items():
+        path = DASHBOARDS_DIR / name
+        if path.exists() and path.read_text(encoding="utf-8") == content:
+            continue
+        stale.append(name)
+        if not args.check:
+            DASHBOARDS_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+    if args.check and stale:
+        print(f"stale: {', '.join(stale)}; run {Path(__file__).name}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
