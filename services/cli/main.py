@@ -15,6 +15,12 @@ from shared.settings import Settings
 from shared.targets import TargetsError, load_targets
 
 SERVICES = ("ingest", "aggregator", "alerting", "exporter")
+CLIENT_TOOLS = {
+    "submit": "submit reports from CSV/JSON/NDJSON files (a city officer's tool)",
+    "status": "the province at a glance: programmes, overdue reports, active alerts",
+    "demo": "simulate 16 cities reporting 2024-2025 against a running Pacer",
+}
+"""Commands that talk to a running Pacer over HTTP; each module has add_arguments() and run()."""
 
 
 def _serve(service: str) -> int:
@@ -39,12 +45,20 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("service", choices=SERVICES)
     up = commands.add_parser("up", help="run the whole system on this machine, supervised")
     up.add_argument("--var-dir", default="var", help="where the embedded Redis and tokens live")
+    argv = sys.argv[1:] if argv is None else argv
+    for tool, description in CLIENT_TOOLS.items():
+        tool_parser = commands.add_parser(tool, help=description)
+        if argv[:1] == [tool]:  # import only the tool that runs: a service never loads them
+            importlib.import_module(f"services.cli.{tool}").add_arguments(tool_parser)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     if args.command == "serve":
         sys.exit(_serve(args.service))
+    if args.command in CLIENT_TOOLS:
+        sys.exit(importlib.import_module(f"services.cli.{args.command}").run(args))
     from services.cli.supervisor import run_up
 
     sys.exit(run_up(args.var_dir))
