@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint test-unit test-integration test-e2e test-ops format clean
+.PHONY: install run demo test lint test-unit test-integration test-e2e test-ops format clean
 
 install: $(STAMP)
 
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/pacer up
+
+demo: install
+	$(BIN)/pacer demo --start $(DEMO_ARGS)
 
 test: lint test-unit test-integration test-ops test-e2e
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import IO
 
 _PR_SET_PDEATHSIG = 1
 
@@ -32,10 +33,17 @@ def _die_with_parent() -> Callable[[], None] | None:
     return in_child
 
 
-def spawn(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``argv``; its output goes where ``pacer up``'s goes."""
+def spawn(
+    argv: Sequence[str], env: Mapping[str, str], output: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``argv``; its output goes to ``output`` if given, else where ``pacer up``'s goes."""
     return subprocess.Popen(
-        list(argv), env=dict(env), process_group=0, preexec_fn=_die_with_parent()
+        list(argv),
+        env=dict(env),
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+        process_group=0,
+        preexec_fn=_die_with_parent(),
     )
 
 
