@@ -362,6 +362,42 @@ def table(
     )
 
 
+def latest_reports_table(
+    title: str,
+    description: str,
+    *,
+    by: str,
+    selector: str,
+    size: tuple[int, int],
+    sort_by: str,
+    filterable: bool = False,
+) -> Json:
+    """When the latest report of each kind arrived, and its age on Pacer's clock."""
+    received = f"max by ({by}) (pacer_report_last_received_timestamp_seconds{selector})"
+    return table(
+        title,
+        description,
+        [
+            Query(f"{received} * 1000", table=True),
+            Query(AGE_DAYS.format(received=received), table=True),
+        ],
+        transformations=merge_and_organize({"Value #A": "last received", "Value #B": "age (days)"}),
+        size=size,
+        overrides=[
+            override("byName", "last received", unit="dateTimeAsIso"),
+            override(
+                "byName",
+                "age (days)",
+                decimals=1,
+                thresholds=thresholds(REPORT_AGE_STEPS),
+                custom__cellOptions={"type": "color-text"},
+            ),
+        ],
+        sort_by=sort_by,
+        filterable=filterable,
+    )
+
+
 def text(title: str, markdown: str, *, size: tuple[int, int] = (12, 8)) -> Json:
     return {
         "type": "text",
@@ -602,37 +638,13 @@ def province() -> Json:
                 size=(5, 10),
                 steps=[("green", None), ("orange", 1)],
             ),
-            table(
+            latest_reports_table(
                 "Latest report per city and kind",
                 "When each city's latest applied report of each kind arrived, and its age in days "
                 "on Pacer's clock. A city that never reported is missing here (and overdue).",
-                [
-                    Query(
-                        "max by (city, kind) (pacer_report_last_received_timestamp_seconds) * 1000",
-                        table=True,
-                    ),
-                    Query(
-                        AGE_DAYS.format(
-                            received="max by (city, kind) "
-                            "(pacer_report_last_received_timestamp_seconds)"
-                        ),
-                        table=True,
-                    ),
-                ],
-                transformations=merge_and_organize(
-                    {"Value #A": "last received", "Value #B": "age (days)"}
-                ),
+                by="city, kind",
+                selector="",
                 size=(19, 10),
-                overrides=[
-                    override("byName", "last received", unit="dateTimeAsIso"),
-                    override(
-                        "byName",
-                        "age (days)",
-                        decimals=1,
-                        thresholds=thresholds(REPORT_AGE_STEPS),
-                        custom__cellOptions={"type": "color-text"},
-                    ),
-                ],
                 sort_by="city",
                 filterable=True,
             ),
@@ -916,38 +928,13 @@ indicators failing, and the age of the latest report.
                 threshold_line=1,
             ),
             row("Reports and alerts"),
-            table(
+            latest_reports_table(
                 "Latest reports",
                 "When the city's latest applied report of each kind arrived, and its age in days "
                 "on Pacer's clock.",
-                [
-                    Query(
-                        "max by (kind) "
-                        f"(pacer_report_last_received_timestamp_seconds{{{here}}}) * 1000",
-                        table=True,
-                    ),
-                    Query(
-                        AGE_DAYS.format(
-                            received="max by (kind) "
-                            f"(pacer_report_last_received_timestamp_seconds{{{here}}})"
-                        ),
-                        table=True,
-                    ),
-                ],
-                transformations=merge_and_organize(
-                    {"Value #A": "last received", "Value #B": "age (days)"}
-                ),
+                by="kind",
+                selector=f"{{{here}}}",
                 size=(10, 8),
-                overrides=[
-                    override("byName", "last received", unit="dateTimeAsIso"),
-                    override(
-                        "byName",
-                        "age (days)",
-                        decimals=1,
-                        thresholds=thresholds(REPORT_AGE_STEPS),
-                        custom__cellOptions={"type": "color-text"},
-                    ),
-                ],
                 sort_by="kind",
             ),
             text("Alerts", alerts_markdown, size=(14, 8)),

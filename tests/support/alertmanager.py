@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.support.processes import free_port, require_binary, wait_until
+from tests.support.processes import free_port, require_binary, stop_process, wait_until
 
 
 @dataclass
@@ -51,10 +51,4 @@ class Alertmanager:
         return alerts
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.support.processes import REPO_ROOT, free_port, require_binary
+from tests.support.processes import REPO_ROOT, free_port, require_binary, stop_process
 
 PROMETHEUS_DIR = REPO_ROOT / "deploy" / "prometheus"
 CONFIG_FILE = PROMETHEUS_DIR / "prometheus.yml"
@@ -121,13 +121,7 @@ class Prometheus:
             return False
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def __enter__(self) -> Prometheus:
