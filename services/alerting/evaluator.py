@@ -42,16 +42,29 @@ class Evaluator:
     repeat_interval: timedelta
     resolve_hold: timedelta
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _started: int = 0
+    """Evaluations started so far (a burst of progress events shares one evaluation)."""
+    _last: Evaluation | None = None
 
     async def evaluate(self) -> Evaluation:
-        """One evaluation at the clock's ``now``; concurrent calls in this process run in turn."""
+        """One evaluation at the clock's ``now``; concurrent calls in this process run in turn.
+
+        A call that had to wait while a later-started evaluation ran is answered by that one:
+        it read the state after this call's event was applied. Its notifications were already
+        returned to the caller that ran it, so the waiter gets none.
+        """
+        asked_before = self._started
         async with self._lock:
+            if self._last is not None and self._started > asked_before:
+                return Evaluation(self._last.active, [])
+            self._started += 1
             now = self.clock.now()
             states = await read_city_states(self.redis, list(self.targets.cities))
             current = evaluate_alerts(self.targets, states, now)
             while True:
                 try:
-                    return await self._record(current, now)
+                    self._last = await self._record(current, now)
+                    return self._last
                 except WatchError:  # another evaluator changed the alerts meanwhile: redo
                     continue
 
