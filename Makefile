@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint test-unit test-integration test-e2e test-ops format clean
+.PHONY: install run demo test lint test-unit test-integration test-e2e test-ops bench soak format clean
 
 install: $(STAMP)
 
@@ -23,8 +23,8 @@ demo: install
 test: lint test-unit test-integration test-ops test-e2e
 
 lint: install
-	$(BIN)/ruff check shared services tests deploy
-	$(BIN)/ruff format --check shared services tests deploy
+	$(BIN)/ruff check shared services tests deploy bench
+	$(BIN)/ruff format --check shared services tests deploy bench
 	$(BIN)/mypy
 	$(BIN)/mypy --strict deploy/grafana/build_dashboards.py
 	$(BIN)/python deploy/grafana/build_dashboards.py --check
@@ -41,9 +41,16 @@ test-e2e: install
 test-ops: install
 	$(BIN)/pytest -q tests/ops
 
+# Not part of `make test`: minutes long, and their figures mean something only on a quiet machine.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+soak: install
+	$(BIN)/python -m tests.soak $(SOAK_ARGS)
+
 format: install
-	$(BIN)/ruff format shared services tests deploy
-	$(BIN)/ruff check --fix shared services tests deploy
+	$(BIN)/ruff format shared services tests deploy bench
+	$(BIN)/ruff check --fix shared services tests deploy bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache bench/results/*.json
