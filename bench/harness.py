@@ -7,13 +7,17 @@ payloads, because this machine drifts by a quarter within half an hour: only rat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
 import shutil
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +42,8 @@ __all__ = [
     "Size",
     "free_port",
     "need_binary",
+    "pacer_env",
+    "profiled",
     "stop_process",
     "wait_until",
     "write_tokens_file",
@@ -144,7 +150,10 @@ class Report:
             )
         return "\n".join(lines)
 
-    def write(self, directory: Path = RESULTS_DIR) -> Path:
+    def write(self, directory: Path | None = None) -> Path:
+        """Into ``directory``, else $PACER_BENCH_RESULTS_DIR (the smoke test's temp dir), else
+        bench/results/."""
+        directory = directory or Path(os.environ.get("PACER_BENCH_RESULTS_DIR") or RESULTS_DIR)
         directory.mkdir(parents=True, exist_ok=True)
         stamp = self.started_at.replace(":", "").replace("-", "")
         path = directory / f"bench-{self.size}-{stamp}.json"
@@ -214,6 +223,56 @@ def write_tokens_file(path: Path, cities: Iterable[str]) -> Path:
     lines.append(f"  - {{name: bench-admin, sha256: {sha(ADMIN_TOKEN)}, role: admin}}")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+BENCH_CLOCK = "fixed:2024-07-15T12:00:00+08:00"
+"""A fixed instant in 2024-07: reports for 2024-06 (as_of 2024-06-30) are valid and on time."""
+
+
+def pacer_env(
+    redis: RedisServer, targets_file: Path, tokens_file: Path, **extra: str
+) -> dict[str, str]:
+    """The environment of a benchmarked Pacer service: private Redis, the benchmark's targets and
+    tokens, a fixed clock, and the overload guards (backlog bound, rate limit) out of the way,
+    since they would measure the guard rather than the pipeline."""
+    return {
+        "PACER_REDIS_URL": redis.url,
+        "PACER_TARGETS_FILE": str(targets_file),
+        "PACER_TOKENS_FILE": str(tokens_file),
+        "PACER_CLOCK": BENCH_CLOCK,
+        "PACER_CONSUMER_NAME": "bench",
+        "PACER_MAX_BACKLOG": "0",
+        "PACER_RATE_LIMIT_RPS": "1000000",
+        "PACER_RATE_LIMIT_BURST": "1000000",
+        **extra,
+    }
+
+
+@contextlib.contextmanager
+def profiled(benchmark: str, services: Iterable[Service]) -> Iterator[None]:
+    """With BENCH_PROFILE=<dir>, sample each service with py-spy while the block runs and write
+    collapsed stacks to <dir>/<benchmark>-<service>.txt (flame-graph input; `--format raw`)."""
+    directory = os.environ.get("BENCH_PROFILE")
+    if not directory:
+        yield
+        return
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    samplers = []
+    for service in services:
+        assert service.process is not None
+        output = Path(directory) / f"{benchmark}-{service.name}.txt"
+        command = [spy, "record", "--pid", str(service.process.pid), "--rate", "250"]
+        command += ["--format", "raw", "--nonblocking", "-o", str(output)]
+        samplers.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+    time.sleep(0.5)  # py-spy attaches asynchronously
+    try:
+        yield
+    finally:
+        for sampler in samplers:
+            sampler.send_signal(signal.SIGINT)
+        for sampler in samplers:
+            sampler.wait(timeout=30)
 
 
 class Stopwatch:

@@ -38,12 +38,17 @@ def subscribe_with_reclaimer(
     handler: Callable[..., Awaitable[None]],
     reclaim_idle_ms: int,
     ack_policy: AckPolicy = AckPolicy.REJECT_ON_ERROR,
+    max_workers: int = 1,
 ) -> None:
     """Two subscribers on one handler and group: the main one reads new entries; the reclaimer
     (XAUTOCLAIM) takes over entries left pending by a crashed consumer or a failed attempt once
-    they have been idle for ``reclaim_idle_ms`` (which must exceed the slowest handler run)."""
+    they have been idle for ``reclaim_idle_ms`` (which must exceed the slowest handler run).
+    ``max_workers`` handler runs at a time on the main subscriber, for a handler that lets
+    concurrent runs share work."""
     broker.subscriber(
-        stream=StreamSub(stream, group=group, consumer=consumer), ack_policy=ack_policy
+        stream=StreamSub(stream, group=group, consumer=consumer),
+        ack_policy=ack_policy,
+        max_workers=max_workers,
     )(handler)
     broker.subscriber(
         stream=StreamSub(

@@ -2,10 +2,70 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+HEADER_TIMEOUT_S = 10.0
+"""Default time a client has to send a request head, from connecting or from its first byte."""
 
 
-def serve_http(app: ASGIApp, host: str, port: int) -> None:
-    """Serve until SIGTERM/SIGINT; in-flight requests get 5 s to finish."""
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+class _HeadDeadlineProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection whose request head does not arrive in
+    time. uvicorn itself waits forever for a head that trickles in a byte at a time (slowloris);
+    its keep-alive timeout only covers a connection idle between requests."""
+
+    header_timeout_s = HEADER_TIMEOUT_S
+    _head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_deadline is None and self.conn.their_state is h11.IDLE:
+            self._arm_head_deadline()  # the first byte of the next request on a kept-alive one
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm_head_deadline()  # the head is complete: the app's deadlines take over
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+    def _arm_head_deadline(self) -> None:
+        self._head_deadline = self.loop.call_later(self.header_timeout_s, self._head_too_slow)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self._head_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def serve_http(
+    app: ASGIApp, host: str, port: int, *, header_timeout_s: float = HEADER_TIMEOUT_S
+) -> None:
+    """Serve until SIGTERM/SIGINT; in-flight requests get 5 s to finish. A connection must send
+    its request head within ``header_timeout_s``; one idle after an answer is closed after 5 s."""
+
+    class Protocol(_HeadDeadlineProtocol):
+        pass
+
+    Protocol.header_timeout_s = header_timeout_s
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,
+        http=Protocol,
+    )

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, parse_clock
+from shared.webhook_policy import AllowList
 
 
 class Settings(BaseSettings):
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     reclaim_idle_ms: int = Field(30_000, ge=100)
     """A report pending this long is taken over by the reclaimer (must exceed a handler run)."""
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    max_backlog: int = Field(10_000, ge=0)
+    """Reports waiting to be applied (the reports stream's lag + pending for its slowest group)
+    at which ingest refuses new ones with 503 + Retry-After, storing nothing; 0: no bound."""
     redis_timeout_s: float = Field(1.5, gt=0)
     """Socket timeout for Redis calls: a request fails with 503 rather than hang."""
     eval_interval: float = Field(60, gt=0)
@@ -50,12 +54,35 @@ class Settings(BaseSettings):
     delivery_backoff_s: float = Field(1.0, gt=0)
     """First retry delay; it doubles per attempt (with jitter) up to delivery_backoff_max_s."""
     delivery_backoff_max_s: float = Field(300.0, gt=0)
+    rate_limit_rps: float = Field(50.0, ge=0)
+    """Requests per second sustained per API token (per client address without a valid token),
+    per ingest instance; 0 turns the limit off."""
+    rate_limit_burst: int = Field(500, ge=1)
+    """Requests a token may send at once before the sustained rate applies."""
+    request_header_timeout_s: float = Field(10.0, gt=0)
+    """A connection must send a whole request head within this (slowloris)."""
+    request_body_timeout_s: float = Field(60.0, gt=0)
+    """The body must have arrived this long after the request head, else 408."""
+    request_timeout_s: float = Field(30.0, gt=0)
+    """An answer must be ready this long after the body arrived, else 503 (retry)."""
+    webhook_allowed_hosts: str = ""
+    """Comma-separated host names, addresses and CIDRs webhooks may reach though internal."""
 
     @field_validator("clock")
     @classmethod
     def _clock_parses(cls, value: str) -> str:
         parse_clock(value)
         return value
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _allow_list_parses(cls, value: str) -> str:
+        AllowList.parse(value)
+        return value
+
+    @property
+    def webhook_allow_list(self) -> AllowList:
+        return AllowList.parse(self.webhook_allowed_hosts)
 
     def make_clock(self) -> Clock:
         return parse_clock(self.clock)

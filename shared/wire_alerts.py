@@ -10,7 +10,16 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    UrlConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
 from shared.domain.alerts import Alert, Severity
@@ -84,8 +93,25 @@ def notification_from_fields(fields: dict[str, str]) -> Notification:
 
 # Subscriptions ----------------------------------------------------------------------------------
 
+MAX_URL_LENGTH = 2048
+
+
+def _stored_length_fits(url: AnyHttpUrl) -> AnyHttpUrl:
+    # The limit applies to the input; normalising can lengthen it (a "/" path, escapes), and a
+    # stored URL over the limit would fail to load again, breaking every read of subscriptions.
+    if len(str(url)) > MAX_URL_LENGTH:
+        raise PydanticCustomError(
+            "url_too_long",
+            "URL should have at most {max_length} characters once normalised",
+            {"max_length": MAX_URL_LENGTH},
+        )
+    return url
+
+
 WebhookUrl = Annotated[
-    AnyHttpUrl, UrlConstraints(allowed_schemes=["http", "https"], max_length=2048)
+    AnyHttpUrl,
+    UrlConstraints(allowed_schemes=["http", "https"], max_length=MAX_URL_LENGTH),
+    AfterValidator(_stored_length_fits),
 ]
 
 
@@ -113,7 +139,8 @@ class SubscriptionRequest(BaseModel):
     url: WebhookUrl
     secret: Annotated[str, Field(min_length=16, max_length=256)]
     filters: SubscriptionFilters = SubscriptionFilters()
-    send_resolved: bool = True
+    send_resolved: StrictBool = True
+    """Only JSON true or false: 0 or \"no\" are errors, not guesses."""
 
 
 class Subscription(SubscriptionRequest):

@@ -61,6 +61,7 @@ def service_env(redis_server: RedisServer, tokens_file: Path) -> dict[str, str]:
         "PACER_CLOCK": "fixed:2024-07-15T12:00:00+08:00",
         "PACER_RECLAIM_IDLE_MS": "1000",
         "PACER_MAX_ATTEMPTS": "3",
+        "PACER_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # test webhook receivers are on loopback
     }
 
 

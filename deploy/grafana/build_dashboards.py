@@ -1057,9 +1057,24 @@ def pipeline() -> Json:
                 minimum=0,
             ),
             timeseries(
+                "Reports refused for backpressure",
+                "Reports a minute that ingest refused with 503 backlog_full because "
+                "PACER_MAX_BACKLOG reports already waited to be applied (nothing stored; clients "
+                "retry with the same report_id). Refusals for 5 minutes fire "
+                "PacerIngestBackpressure; the lag and pending panels show the backlog.",
+                [
+                    Query(
+                        f"sum(rate(pacer_ingest_backpressure_rejections_total{rate})) * 60",
+                        "refused / min",
+                    )
+                ],
+                size=(8, 8),
+                minimum=0,
+            ),
+            timeseries(
                 "Responses by route and status (4xx, 5xx)",
                 "Rejected (4xx) and failed (5xx) API requests per second: 422 is a report with "
-                "errors, 401/403 an auth problem, 503 the store unavailable.",
+                "errors, 401/403 an auth problem, 503 the store unavailable or the backlog full.",
                 [
                     Query(
                         "sum by (route, status) (rate(pacer_http_requests_total"
@@ -1067,13 +1082,13 @@ def pipeline() -> Json:
                         "{{status}} {{route}}",
                     )
                 ],
-                size=(16, 8),
+                size=(8, 8),
                 unit="reqps",
             ),
             row("Redis streams"),
             timeseries(
                 "Stream length",
-                "Entries on each stream (trimmed to an approximate maxlen).",
+                "Entries on each stream; the aggregator trims those every group acknowledged.",
                 [Query("max by (stream) (pacer_stream_length)", "{{stream}}")],
                 size=(8, 8),
             ),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
-from faststream import AckPolicy
+from faststream import AckPolicy, StreamMessage
 from faststream.redis import RedisBroker
 from faststream.redis.annotations import RedisStreamMessage
 from faststream.redis.prometheus import RedisPrometheusMiddleware
@@ -33,6 +34,19 @@ def _decode(fields: dict[bytes, bytes]) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in fields.items()}
 
 
+async def _parse_fields_only(
+    message: Mapping[str, Any],
+    parse: Callable[[Mapping[str, Any]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """FastStream JSON-encodes an entry's fields into a message body and decodes it again, a
+    third of the aggregator's time on 10,000-site reports; ``on_report`` reads the raw fields, so
+    FastStream parses an empty body and the message keeps the entry as it came. (FastStream's
+    received-message-size histogram therefore sees 2 bytes per entry.)"""
+    parsed = await parse({**message, "data": {}})
+    parsed.raw_message = message
+    return parsed
+
+
 def build_app(settings: Settings) -> Starlette:
     targets = load_targets(settings.targets_file)
     clock = settings.make_clock()
@@ -42,6 +56,7 @@ def build_app(settings: Settings) -> Starlette:
         settings.redis_url,
         middlewares=[RedisPrometheusMiddleware(registry=registry)],
         logger=log,
+        parser=_parse_fields_only,
     )
     handler = ReportHandler(
         applier=ReportApplier(redis),

@@ -37,6 +37,8 @@ from shared.store.groups import ensure_groups
 from shared.targets import load_targets
 
 log = logging.getLogger("pacer.alerting")
+PROGRESS_WORKERS = 16
+"""Progress events handled at once: those waiting behind a running evaluation share the next."""
 
 
 def _fields(message: RedisStreamMessage) -> tuple[str, dict[str, str]]:
@@ -109,6 +111,9 @@ def build_app(settings: Settings) -> Starlette:
         consumer=settings.consumer_name,
         handler=on_progress,
         reclaim_idle_ms=settings.reclaim_idle_ms,
+        # Events handled one at a time each cost a full evaluation, and the alerting group fell
+        # behind a sustained ingest (soak: ~35 of ~190 reports/s); concurrent runs share one.
+        max_workers=PROGRESS_WORKERS,
     )
     subscribe_with_reclaimer(
         broker,

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
@@ -104,6 +105,9 @@ def _start_local(args: argparse.Namespace, console: Console) -> Target:
     if (var / "tokens.yaml").exists():
         console.print(f"[yellow]{var} holds an earlier Pacer: its data stays and mixes in.[/]")
     timing = alert_timing_env(args.seconds_per_month, args.resolve_hold_days)
+    if args.webhook and (host := urlsplit(args.webhook).hostname):
+        # The private Pacer may post to the receiver given, typically one on this machine.
+        timing["PACER_WEBHOOK_ALLOWED_HOSTS"] = host
     clock = accelerated_clock(args.seconds_per_month, START_LEAD_S)
     local = local_pacer(var, clock, timing, usual_ports=not args.free_ports)
     console.print(f"Starting pacer up in {local.var} (log: {local.log_path})")

@@ -11,16 +11,30 @@ from prometheus_client import CollectorRegistry
 
 from services.ingest import routes_alerts, routes_progress, routes_reports, routes_subscriptions
 from services.ingest.context import IngestContext
-from services.ingest.errors import install_error_handlers
+from services.ingest.deadlines import RequestDeadlineMiddleware
+from services.ingest.errors import ErrorsBody, error_responses, install_error_handlers
 from services.ingest.limits import BodyLimitMiddleware
 from services.ingest.observability import RequestMetrics, RequestMetricsMiddleware
+from services.ingest.ratelimit import (
+    RateLimitMetrics,
+    RateLimitMiddleware,
+    TokenBuckets,
+    caller_identity,
+)
 from shared.health import health_routes, redis_ping_check
 from shared.store.groups import ensure_groups
 from shared.wire import GigabitReport, SitesReport
 
 
 def create_app(
-    ctx: IngestContext, max_body_bytes: int, registry: CollectorRegistry | None = None
+    ctx: IngestContext,
+    max_body_bytes: int,
+    registry: CollectorRegistry | None = None,
+    *,
+    rate_limit_rps: float = 0.0,
+    rate_limit_burst: int = 1,
+    body_timeout_s: float = 60.0,
+    request_timeout_s: float = 30.0,
 ) -> FastAPI:
     registry = registry or CollectorRegistry()
 
@@ -40,14 +54,26 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    app.include_router(routes_reports.router)
-    app.include_router(routes_progress.router)
-    app.include_router(routes_subscriptions.router)
-    app.include_router(routes_alerts.router)
+    for module in (routes_reports, routes_progress, routes_subscriptions, routes_alerts):
+        # Every API route needs a token, is rate limited per token, and reads or writes Redis.
+        app.include_router(module.router, responses=error_responses(401, 429, 503))
     for route in health_routes(redis_ping_check(ctx.redis.ping), registry):
         app.router.routes.append(route)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
-    app.add_middleware(RequestMetricsMiddleware, metrics=RequestMetrics(registry))
+    app.add_middleware(
+        RequestDeadlineMiddleware,
+        body_timeout_s=body_timeout_s,
+        handler_timeout_s=request_timeout_s,
+    )
+    if rate_limit_rps > 0:  # outside the deadlines: a throttled request reads no body
+        app.add_middleware(
+            RateLimitMiddleware,
+            buckets=TokenBuckets(rate_limit_rps, rate_limit_burst),
+            identify=caller_identity(ctx.tokens),
+            metrics=RateLimitMetrics(registry),
+        )
+    app.state.request_metrics = RequestMetrics(registry)
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.request_metrics)
     _publish_report_schemas(app)
     return app
 
@@ -65,6 +91,35 @@ def _publish_report_schemas(app: FastAPI) -> None:
             doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(doc.pop("$defs", {}))
             components[model.__name__] = doc
+        _declare_error_body(schema)
+        _declare_bearer_auth(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _declare_error_body(schema: dict[str, Any]) -> None:
+    """FastAPI documents its own 422 body (``{"detail": ...}``) wherever a route has parameters;
+    this app answers every 422 with the contract's error body instead, so say that."""
+    errors_ref = {"$ref": f"#/components/schemas/{ErrorsBody.__name__}"}
+    fastapi_ref = "#/components/schemas/HTTPValidationError"
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                for media in response.get("content", {}).values():
+                    if media.get("schema", {}).get("$ref") == fastapi_ref:
+                        media["schema"] = errors_ref
+    components = schema.get("components", {}).get("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+
+
+def _declare_bearer_auth(schema: dict[str, Any]) -> None:
+    """Every API route wants ``Authorization: Bearer <token>`` (checked by hand, per role)."""
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "a token from tokens.yaml"}
+    }
+    for path, operations in schema.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            for operation in operations.values():
+                operation["security"] = [{"bearer": []}]

@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import compile_path
 
 Loc = Sequence[str | int]
 
@@ -88,6 +89,42 @@ REDIS_DOWN = ApiError.single(
     headers={"Retry-After": "1"},
 )
 
+BACKLOG_RETRY_AFTER_S = 5
+"""Seconds a client refused for backpressure waits: time for the aggregator to work off some
+hundreds of small reports (over 100 a second measured), and a refused retry costs one script."""
+
+
+def backlog_full(backlog: int, bound: int) -> ApiError:
+    """503 for a report refused because too many wait to be applied (see PACER_MAX_BACKLOG)."""
+    return ApiError.single(
+        503,
+        "backlog_full",
+        f"{backlog} reports are waiting to be applied (limit {bound}); nothing was stored. "
+        "Retry with the same report_id after Retry-After seconds.",
+        headers={"Retry-After": str(BACKLOG_RETRY_AFTER_S)},
+    )
+
+
+_MEANINGS = {
+    401: "No bearer token, or one Pacer does not know.",
+    403: "The token's role or city may not do this.",
+    404: "No such city, report or subscription.",
+    408: "The body did not arrive in time; nothing was stored.",
+    409: "The report_id was already used for a different body; nothing was stored.",
+    413: "The body exceeds PACER_MAX_BODY_BYTES; nothing was stored.",
+    415: "The body is not application/json.",
+    422: "The request was rejected whole, every problem listed with its loc; nothing was stored.",
+    429: "Too many requests for this token; retry after Retry-After seconds.",
+    503: "Pacer cannot store now (its store is down or too many reports wait to be applied); "
+    "nothing was stored. Retry after Retry-After seconds.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses=``: the error body under each status it can really answer."""
+    return {status: {"model": ErrorsBody, "description": _MEANINGS[status]} for status in statuses}
+
+
 _HTTP_CODES = {
     401: "unauthenticated",
     403: "forbidden",
@@ -108,10 +145,17 @@ def install_error_handlers(app: FastAPI) -> None:
         items = [ErrorItem(list(e["loc"]), e["type"], e["msg"]) for e in exc.errors()]
         return error_response(422, items)
 
-    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, [ErrorItem([], code, str(exc.detail))], exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # The router names only the methods of the first route on the path (GET and POST
+            # /v1/subscriptions are two routes); Allow must list every method of the resource.
+            allowed = _documented_methods(app, request.url.path)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+        return error_response(exc.status_code, [ErrorItem([], code, str(exc.detail))], headers)
 
     async def on_redis_down(_: Request, __: Exception) -> JSONResponse:
         return error_response(REDIS_DOWN.status, REDIS_DOWN.errors, REDIS_DOWN.headers)
@@ -121,3 +165,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RedisConnectionError, on_redis_down)
     app.add_exception_handler(RedisTimeoutError, on_redis_down)
+
+
+def _documented_methods(app: FastAPI, path: str) -> list[str]:
+    for template, operations in app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(path):
+            return sorted(method.upper() for method in operations)
+    return []

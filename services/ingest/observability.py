@@ -1,10 +1,12 @@
-"""Request metrics of the ingest API: rate, errors and latency by route and status."""
+"""Request metrics of the ingest API: rate, errors and latency by route and status; reports
+refused for backpressure."""
 
 from __future__ import annotations
 
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -25,6 +27,18 @@ class RequestMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.backpressure_rejections = Counter(
+            "pacer_ingest_backpressure_rejections",
+            "Reports refused with 503 because PACER_MAX_BACKLOG reports already waited to be "
+            "applied; nothing of them was stored (the client retries with the same report_id).",
+            registry=registry,
+        )
+
+
+def request_metrics(request: Request) -> RequestMetrics:
+    """The app's metrics, for a route that counts something itself."""
+    metrics: RequestMetrics = request.app.state.request_metrics
+    return metrics
 
 
 class RequestMetricsMiddleware:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from services.ingest.auth import Principal
 from services.ingest.context import IngestContext, context, known_city, principal
+from services.ingest.errors import error_responses
 from services.ingest.progress_view import city_view, province_view
 from shared.domain.progress import city_progress
 from shared.store.state import read_city_states
@@ -23,7 +24,7 @@ async def progress(
     return province_view(ctx.targets, states, ctx.clock.now())
 
 
-@router.get("/cities/{city}/progress")
+@router.get("/cities/{city}/progress", responses=error_responses(404))
 async def city_progress_route(
     city: str,
     ctx: Annotated[IngestContext, Depends(context)],

@@ -12,18 +12,26 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.ingest.auth import Principal, forbidden
 from services.ingest.context import IngestContext, context, known_city, principal
-from services.ingest.errors import ApiError, ErrorItem, ErrorsBody, from_pydantic
-from services.ingest.store import envelope_for
-from services.ingest.validation import check_report
+from services.ingest.errors import (
+    ApiError,
+    ErrorItem,
+    ErrorsBody,
+    backlog_full,
+    error_responses,
+    from_pydantic,
+)
+from services.ingest.observability import request_metrics
+from services.ingest.validation import check_report, duplicate_keys
 from shared.domain.state import ReportKind
 from shared.wire import (
     REPORT_MODELS,
     GigabitReport,
     Report,
+    ReportEnvelope,
     ReportId,
     ReportRecord,
     SitesReport,
-    body_fingerprint,
+    encode_submission,
 )
 
 router = APIRouter(prefix="/v1")
@@ -56,9 +64,13 @@ async def _parse(request: Request, kind: ReportKind) -> Report:
         )
     body = await request.body()
     try:
-        return REPORT_MODELS[kind].model_validate_json(body)
+        report = REPORT_MODELS[kind].model_validate_json(body)
     except ValidationError as exc:
         raise from_pydantic(exc) from exc
+    duplicates = duplicate_keys(body)
+    if duplicates:
+        raise ApiError(422, duplicates)
+    return report
 
 
 def _report_id(report: Report, idempotency_key: str | None) -> str:
@@ -116,8 +128,12 @@ async def _submit(
                 "summary": summary.model_dump(),
             }
         )
-    envelope = envelope_for(report_id, city, report, now)
-    outcome = await ctx.store.accept(envelope, body_fingerprint(city, kind, report))
+    payload, fingerprint = encode_submission(city, kind, report)
+    envelope = ReportEnvelope(report_id, city, kind, now, payload)
+    outcome = await ctx.store.accept(envelope, fingerprint)
+    if outcome.result == "backpressure":
+        request_metrics(request).backpressure_rejections.inc()
+        raise backlog_full(outcome.backlog, ctx.store.max_backlog)
     if outcome.result == "conflict":
         raise ApiError.single(
             409,
@@ -160,13 +176,19 @@ for _kind, _model in REPORT_MODELS.items():
         openapi_extra=_submit_doc(_model),
         responses={
             200: {"description": "duplicate, or the preview of a dry run"},
+            **error_responses(403, 404, 408, 413, 415),
             409: _ERRORS_SCHEMA,
             422: _ERRORS_SCHEMA,
         },
     )
 
 
-@router.get("/reports/{report_id}", response_model=ReportRecord, response_model_exclude_none=True)
+@router.get(
+    "/reports/{report_id}",
+    response_model=ReportRecord,
+    response_model_exclude_none=True,
+    responses=error_responses(404),
+)
 async def get_report(
     report_id: str,
     ctx: Annotated[IngestContext, Depends(context)],

@@ -14,8 +14,10 @@ from pydantic import BaseModel, ValidationError
 
 from services.ingest.auth import Principal, Role, forbidden
 from services.ingest.context import IngestContext, context, principal
-from services.ingest.errors import ApiError, ErrorItem, ErrorsBody, from_pydantic
+from services.ingest.errors import ApiError, ErrorItem, ErrorsBody, error_responses, from_pydantic
 from services.ingest.subscriptions_store import SubscriptionStore
+from shared.dns import ResolutionError, resolve
+from shared.webhook_policy import literal_address, refusal
 from shared.wire_alerts import Subscription, SubscriptionRequest
 from shared.wire_deliveries import HISTORY_CAP
 
@@ -94,6 +96,24 @@ def _check_filters(ctx: IngestContext, request: SubscriptionRequest) -> list[Err
     return errors
 
 
+async def _check_url(ctx: IngestContext, request: SubscriptionRequest) -> list[ErrorItem]:
+    """Refuse a URL that points into Pacer's own network (SSRF), unless the allow list has it."""
+    host = request.url.host or ""
+    literal = literal_address(host)
+    if literal is not None:
+        addresses = [str(literal)]
+    elif ctx.webhook_allow.allows_host(host):
+        return []
+    else:
+        try:
+            addresses = await resolve(host, request.url.port or 443)
+        except ResolutionError:
+            # Not resolvable now (maybe not yet): the delivery worker checks before each attempt.
+            return []
+    reason = refusal(host, addresses, ctx.webhook_allow)
+    return [ErrorItem(["body", "url"], "url_not_allowed", reason)] if reason else []
+
+
 def _unknown(subscription_id: str) -> ApiError:
     return ApiError.single(
         404,
@@ -106,7 +126,7 @@ def _unknown(subscription_id: str) -> ApiError:
 @router.post(
     "",
     status_code=201,
-    responses=_ERRORS,
+    responses=_ERRORS | error_responses(408, 413),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -121,7 +141,7 @@ async def create_subscription(
     _: Admin,
 ) -> JSONResponse:
     wanted = await _parse(request)
-    errors = _check_filters(ctx, wanted)
+    errors = _check_filters(ctx, wanted) + await _check_url(ctx, wanted)
     if errors:
         raise ApiError(422, errors)
     subscription = Subscription(

@@ -24,14 +24,22 @@ from shared.wire import (
 @dataclass(frozen=True)
 class Acceptance:
     result: str
-    """accepted, duplicate or conflict."""
+    """accepted, duplicate, conflict or backpressure (refused: nothing was stored)."""
     received_at: datetime
+    backlog: int = 0
+    """The reports the slowest consumer group still had to work through (0 if not looked at)."""
 
 
 class ReportStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, max_backlog: int = 0) -> None:
+        """``max_backlog``: refuse new reports while this many wait to be applied; 0: no bound."""
         self._redis = redis
+        self._max_backlog = max_backlog
         self._accept = redis.register_script(scripts.ACCEPT)
+
+    @property
+    def max_backlog(self) -> int:
+        return self._max_backlog
 
     async def accept(self, envelope: ReportEnvelope, fingerprint: str) -> Acceptance:
         raw = await self._accept(
@@ -43,10 +51,11 @@ class ReportStore:
                 str(envelope.kind),
                 envelope.report_id,
                 envelope.payload,
+                self._max_backlog,
                 *names.STREAM_GROUPS[names.REPORTS_STREAM],
             ],
         )
-        return Acceptance(str(raw[0]), datetime.fromisoformat(str(raw[1])))
+        return Acceptance(str(raw[0]), datetime.fromisoformat(str(raw[1])), int(raw[2]))
 
     async def site_owners(self, site_ids: list[str]) -> dict[str, str]:
         """site_id -> city for the ids already registered."""

@@ -35,13 +35,16 @@ async def read_stream_stats(redis: Redis) -> StreamStats:
             infos = []
         for info in infos:
             # lag is nil when Redis cannot tell (after deletions); count it as the whole length.
+            # It can also be too high for good: Redis 7.0 restores a group's entries-read from
+            # the last AOF rewrite, so after a restart lag keeps what was read since then (soak).
+            # Unread entries are never trimmed, so the stream's length bounds the true lag.
             lag = info.get("lag")
             groups.append(
                 GroupStats(
                     stream=stream,
                     group=str(info["name"]),
                     pending=int(info["pending"]),
-                    lag=int(lag) if lag is not None else lengths[stream],
+                    lag=min(int(lag), lengths[stream]) if lag is not None else lengths[stream],
                 )
             )
     return StreamStats(lengths, tuple(groups))

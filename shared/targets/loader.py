@@ -5,6 +5,7 @@ A bad file stops a service at start-up with a message that names the problem, ne
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +49,11 @@ KNOWN_CITY_CODES: dict[str, str] = {
     "heze": "371700",
 }
 RETIRED_CITY_CODES: dict[str, str] = {"laiwu": "371200"}
+
+# Outside Shandong (``jurisdiction: national``) there is no list to check ids against, so the id
+# must at least look like one: a pinyin slug, as the contract's ids are, and a GB/T 2260 code.
+CITY_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
+CITY_CODE_PATTERN = re.compile(r"^[0-9]{6}$")
 
 
 class TargetsError(ValueError):
@@ -151,6 +157,10 @@ class _Retired(_Strict):
 
 
 class _TargetsFile(_Strict):
+    jurisdiction: Literal["shandong", "national"] = "shandong"
+    """Whose cities the file lists. ``shandong`` (the default) accepts only the province's 16
+    cities with their codes; ``national`` accepts any city whose id is a slug and whose code has 6
+    digits, each unique, so the same code can serve a whole country."""
     timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     reporting: _Reporting
     site_baseline: _SiteBaseline
@@ -159,24 +169,46 @@ class _TargetsFile(_Strict):
     retired_cities: list[_Retired] = []
 
 
-def _check_cities(cities: list[_City]) -> None:
+def _check_cities(doc: _TargetsFile) -> None:
     seen: set[str] = set()
-    for index, city in enumerate(cities):
+    codes: dict[str, str] = {}
+    retired = {r.id: r.code for r in doc.retired_cities}
+    for index, city in enumerate(doc.cities):
         where = f"cities[{index}] ({city.id})"
         if city.id in RETIRED_CITY_CODES or city.code in RETIRED_CITY_CODES.values():
             raise TargetsError(
                 f"{where}: {city.id}/{city.code} is not a city of the province "
                 "(Laiwu was merged into Jinan in 2019)"
             )
-        if city.id not in KNOWN_CITY_CODES:
-            raise TargetsError(f"{where}: unknown city id {city.id!r}")
-        if KNOWN_CITY_CODES[city.id] != city.code:
-            raise TargetsError(
-                f"{where}: code {city.code} does not match {city.id} ({KNOWN_CITY_CODES[city.id]})"
-            )
+        if doc.jurisdiction == "shandong":
+            if city.id not in KNOWN_CITY_CODES:
+                raise TargetsError(f"{where}: unknown city id {city.id!r}")
+            if KNOWN_CITY_CODES[city.id] != city.code:
+                raise TargetsError(
+                    f"{where}: code {city.code} does not match {city.id} "
+                    f"({KNOWN_CITY_CODES[city.id]})"
+                )
+        else:
+            _check_national_city(city, where, retired, codes)
         if city.id in seen:
             raise TargetsError(f"{where}: city listed twice")
         seen.add(city.id)
+
+
+def _check_national_city(
+    city: _City, where: str, retired: dict[str, str], codes: dict[str, str]
+) -> None:
+    """Without a list of known cities, a typo can still not pass as a city: the id and code must
+    be well-formed and unique, and neither may be one the file itself lists as retired."""
+    if not CITY_ID_PATTERN.fullmatch(city.id):
+        raise TargetsError(f"{where}: city id {city.id!r} is not a lowercase slug (a-z, 0-9, -)")
+    if not CITY_CODE_PATTERN.fullmatch(city.code):
+        raise TargetsError(f"{where}: code {city.code!r} is not a 6-digit administrative code")
+    if city.id in retired or city.code in retired.values():
+        raise TargetsError(f"{where}: {city.id}/{city.code} is listed under retired_cities")
+    if city.code in codes and codes[city.code] != city.id:
+        raise TargetsError(f"{where}: code {city.code} is already used by {codes[city.code]}")
+    codes[city.code] = city.id
 
 
 def _check_programs(doc: _TargetsFile) -> None:
@@ -288,7 +320,7 @@ def parse_targets(raw: Any, *, source: str = "<targets>") -> Targets:
         raise TargetsError(f"{source}: {where}: {first['msg']}") from exc
     try:
         Period.parse(doc.reporting.start)
-        _check_cities(doc.cities)
+        _check_cities(doc)
         _check_programs(doc)
     except (TargetsError, ValueError) as exc:
         raise TargetsError(f"{source}: {exc}") from exc

@@ -25,6 +25,7 @@ def start_pacer_up(tmp_path: Path) -> Iterator[Callable[..., PacerUp]]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PACER_")}
         env |= {SERVICE_PORT_VARS[name]: str(port) for name, port in ports.items()}
         env["PYTHONPATH"] = str(REPO_ROOT)  # the children run from workdir, not the repo
+        env["PACER_WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"  # test receivers are on loopback
         env |= env_overrides
         log_path = tmp_path / "pacer-up.log"
         with log_path.open("wb") as log:

@@ -33,6 +33,7 @@ def env(redis_server: RedisServer, redis_client: Any, tokens_file: Path) -> dict
         "PACER_EVAL_INTERVAL": "1",
         "PACER_RESOLVE_HOLD": "0",
         "PACER_RECLAIM_IDLE_MS": "1000",
+        "PACER_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the receiver is on loopback
     }
 
 

@@ -182,6 +182,7 @@ def test_subscribers_receive_exactly_the_notifications_of_the_timeline(
         "PACER_REPEAT_INTERVAL": str(10 * 365 * 86400),  # the clock jumps months: no reminders here
         "PACER_RECLAIM_IDLE_MS": "1000",
         "PACER_DELIVERY_BACKOFF_S": "0.1",
+        "PACER_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the receivers are on loopback
     }
     aggregator = Service("aggregator", base_env, tmp_path / "aggregator.log").start()
     admin = bearer(ADMIN_TOKEN)

@@ -68,6 +68,7 @@ def delivery_settings(**overrides: Any) -> Settings:
         "delivery_backoff_s": 0.05,
         "delivery_backoff_max_s": 0.4,
         "delivery_max_attempts": 5,
+        "webhook_allowed_hosts": "127.0.0.1",  # the receivers are on loopback
     }
     return Settings(**(values | overrides))
 

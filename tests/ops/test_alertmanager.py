@@ -150,6 +150,10 @@ ROUTES = [
         "pipeline-oncall",
     ),
     ("alertname=PacerDeadLetters severity=warning component=pipeline", "pipeline-oncall"),
+    (
+        "alertname=PacerIngestBackpressure severity=warning component=pipeline service=ingest",
+        "pipeline-oncall",
+    ),
     ("alertname=SomethingElse severity=warning", "pacer-ops"),
 ]
 

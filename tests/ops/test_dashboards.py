@@ -294,6 +294,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, tokens_file: Path) -> I
             "PACER_CLOCK": f"fixed:{NOW}",
             "PACER_EVAL_INTERVAL": "1",
             "PACER_RESOLVE_HOLD": "0",  # the reports resolve "overdue" at once
+            "PACER_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the receiver is on loopback
         }
         services = {
             name: Service(name, env, directory / f"{name}.log")

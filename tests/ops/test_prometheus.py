@@ -42,6 +42,7 @@ PIPELINE_ALERTS = {
     "PacerPendingGrowing",
     "PacerDeadLetters",
     "PacerIngestErrorRatio",
+    "PacerIngestBackpressure",
     "PacerNoReportsReceived",
 }
 TARGET_SLIP_ALERT = re.compile(r"^(FiveG|Gigabit)|^ReportOverdue$")

@@ -90,6 +90,8 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "yes" if self.appendonly else "no",
+                "--appendfsync",  # Redis's default, stated: what Pacer's deployments configure
+                "everysec",
                 "--logfile",
                 str(self.directory / "redis.log"),
             ],
@@ -106,6 +108,13 @@ class RedisServer:
 
     def stop(self) -> None:
         stop_process(self.process)
+        self.process = None
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, nothing more written to the AOF, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         self.process = None
 
 

@@ -37,16 +37,27 @@ async def test_requests_waiting_behind_a_running_evaluation_share_the_next_one()
 
 
 class _NoRedis:
+    """Redis with 16 cities that have reported nothing: just enough for read_city_states."""
+
     def pipeline(self, transaction: bool = False) -> _NoPipeline:
         return _NoPipeline()
 
+    def register_script(self, script: str) -> _NoScript:
+        return _NoScript()
+
+
+class _NoScript:
+    async def __call__(self, keys: list[str], client: _NoPipeline) -> None:
+        client.queued += 1
+
 
 class _NoPipeline:
-    def hgetall(self, key: str) -> None:
-        pass
+    def __init__(self) -> None:
+        self.queued = 0
 
-    def smembers(self, key: str) -> None:
-        pass
+    def hgetall(self, key: str) -> None:
+        self.queued += 1
 
     async def execute(self) -> list[object]:
-        return [{} for _ in range(16 * 4)] + [{}]
+        # a city reads as [site-days, indicators, *periods per kind]; the last-received hash last
+        return [[[], [], [], []] for _ in range(self.queued - 1)] + [{}]

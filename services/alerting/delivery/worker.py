@@ -8,6 +8,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
@@ -18,7 +19,9 @@ from services.alerting.delivery.backoff import RetryPolicy
 from services.alerting.delivery.metrics import DeliveryMetrics
 from services.alerting.delivery.signing import signature
 from services.alerting.delivery.store import Claimed, DeliveryStore
+from shared.dns import ResolutionError, resolve
 from shared.settings import Settings
+from shared.webhook_policy import AllowList, literal_address, refusal
 from shared.wire_alerts import Subscription
 from shared.wire_deliveries import Attempt
 
@@ -48,6 +51,7 @@ class DeliveryWorker:
         self._store = DeliveryStore(redis, RETENTION_S)
         self._http = http
         self._timeout_s = settings.delivery_timeout_s
+        self._allowed = settings.webhook_allow_list
         self._policy = RetryPolicy(
             settings.delivery_max_attempts,
             settings.delivery_backoff_s,
@@ -116,13 +120,16 @@ class DeliveryWorker:
                 log.info("delivery %s dropped: its subscription was deleted", delivery_id)
                 return
             attempt = await self._post(claimed, subscription)
+            if isinstance(attempt, _Refused):
+                await self._refuse(claimed, attempt)
+                return
             if self._stopping.is_set() and attempt.error is not None:
                 return  # likely the shutdown itself (client closed): retried after the lease
             await self._conclude(claimed, attempt)
         except Exception as exc:  # Redis down mid-way: the lease ends and it is retried
             log.warning("delivery %s: attempt not recorded: %r", delivery_id, exc)
 
-    async def _post(self, claimed: Claimed, subscription: Subscription) -> Attempt:
+    async def _post(self, claimed: Claimed, subscription: Subscription) -> Attempt | _Refused:
         record = claimed.record
         body = record.body.encode()
         headers = {
@@ -135,25 +142,49 @@ class DeliveryWorker:
         started = time.monotonic()
         status_code: int | None = None
         error: str | None = None
+        url = httpx.URL(str(subscription.url))
+        sent_to = url
         try:
             # One deadline for the whole exchange: httpx's timeouts are per phase, and a
             # receiver trickling bytes would never trip them.
             async with asyncio.timeout(self._timeout_s):
+                target = await _vetted_target(url, self._allowed)
+                if isinstance(target, _Refused):
+                    return target
+                sent_to, pinned_headers = target
                 request = self._http.build_request(
-                    "POST", str(subscription.url), content=body, headers=headers
+                    "POST", sent_to, content=body, headers=headers | pinned_headers
                 )
-                response = await self._http.send(request, stream=True)
+                # A redirect is a failure, never followed: it could point anywhere, the
+                # internal network included.
+                response = await self._http.send(request, stream=True, follow_redirects=False)
                 status_code = response.status_code
                 await response.aclose()  # the receiver's body is of no interest
         except (TimeoutError, httpx.TimeoutException):
             error = "timeout"
+        except ResolutionError as exc:
+            error = str(exc)
         except httpx.HTTPError as exc:
-            error = _describe(exc, str(subscription.url))
+            error = _describe(exc, str(subscription.url)).replace(str(sent_to), "<url>")
         elapsed = time.monotonic() - started
         self._metrics.seconds.observe(elapsed)
         return Attempt(
             at=at, status_code=status_code, error=error, duration_ms=round(elapsed * 1000)
         )
+
+    async def _refuse(self, claimed: Claimed, refused: _Refused) -> None:
+        record = claimed.record
+        at = datetime.fromtimestamp(self._clock(), UTC)
+        attempt = Attempt(at=at, error=f"refused: {refused.reason}", duration_ms=0)
+        error = f"refused, nothing sent: {refused.reason}"
+        if await self._store.record(claimed, [*record.attempts, attempt], "dead", error=error):
+            self._metrics.outcomes.labels("dead").inc()
+            log.warning(
+                "delivery %s (subscription %s) dead-lettered: %s",
+                record.id,
+                record.subscription_id,
+                error,
+            )
 
     async def _conclude(self, claimed: Claimed, attempt: Attempt) -> None:
         record = claimed.record
@@ -175,6 +206,35 @@ class DeliveryWorker:
         if await self._store.record(claimed, attempts, "pending", next_attempt_at=retry_at):
             self._metrics.outcomes.labels("retried").inc()
             log.info("%s attempt %d failed (%s): retrying", what, len(attempts), failure)
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """The destination is internal and not allowed: no request is made, ever."""
+
+    reason: str
+
+
+async def _vetted_target(
+    url: httpx.URL, allowed: AllowList
+) -> tuple[httpx.URL, dict[str, str]] | _Refused:
+    """Resolve the URL's host and judge every address it has now. Plain HTTP is then sent to the
+    judged address, the name kept in ``Host``: httpx resolving again could get another answer
+    (DNS rebinding). HTTPS goes by name: an internal server cannot present a certificate for it,
+    and pinning would let the connection pool share one TLS session between names on an IP."""
+    host = url.host
+    if literal_address(host) is not None:
+        reason = refusal(host, [host], allowed)
+        return _Refused(reason) if reason else (url, {})
+    if allowed.allows_host(host):
+        return url, {}
+    addresses = await resolve(host, url.port or (443 if url.scheme == "https" else 80))
+    reason = refusal(host, addresses, allowed)
+    if reason:
+        return _Refused(reason)
+    if url.scheme == "https":
+        return url, {}
+    return url.copy_with(host=addresses[0]), {"Host": url.netloc.decode("ascii")}
 
 
 def _describe(exc: httpx.HTTPError, url: str) -> str:

@@ -1,0 +1,260 @@
+"""Scale: a national file of 340 cities and 4,000,000 sites, against 16 cities with as many sites
+per city (11,765 each, 188,240 in all), to show how each cost grows with the number of cities.
+
+Sites are loaded the way the aggregator receives them: the benchmark writes report entries of
+10,000 sites (the wire format's ``ReportEnvelope``, exactly what ingest appends) to the reports
+stream, and the real aggregator process applies them; HTTP is left out because bulk measures it
+and 4 M sites through ingest would not fit the time budget. At most WINDOW reports wait at once,
+as ingest's backlog bound would keep it.
+
+Figures, each with its baseline from the same run:
+- exporter scrape time of ``GET /metrics`` (real exporter process), p50 and p99 over a series of
+  scrapes; baseline: the 16-city run;
+- Redis memory per site: ``used_memory`` after loading (with the streams trimmed, as the
+  aggregator's upkeep does) minus before, over the sites; baseline: the same site records, one HSET
+  field per site in a per-city hash and nothing else;
+- aggregator throughput, sites applied per second from the first entry to the last applied;
+  baseline: the 16-city run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import redis
+
+from bench.harness import (
+    Figure,
+    Goal,
+    RedisServer,
+    Report,
+    Service,
+    need_binary,
+    pacer_env,
+    profiled,
+    write_tokens_file,
+)
+from bench.synthetic import OPERATORS, write_targets_file
+from shared import names
+from shared.domain.state import ReportKind
+from shared.wire import MAX_SITES_PER_REPORT, ReportEnvelope
+
+NATIONAL_CITIES = 340
+SHANDONG_CITIES = 16
+SIZES = {"tiny": (40, 200, 5), "full": (NATIONAL_CITIES, 11_765, 30)}
+"""size -> (cities of the large run, sites per city, scrapes per run)."""
+WINDOW = 8
+APPLY_TIMEOUT_S = {"tiny": 30.0, "full": 400.0}
+DAY = "2024-06-12"
+
+
+@dataclass(frozen=True)
+class Run:
+    cities: int
+    sites: int
+    scrape_ms: list[float]
+    bytes_per_site: float
+    raw_bytes_per_site: float
+    sites_per_s: float
+    breakdown: str
+
+
+def _site(city: str, n: int) -> tuple[str, str, str]:
+    """(site_id, JSON object, stored record) of one synthetic site; the record is what
+    ``shared.wire.Site.record`` makes of the JSON, so both runs store the same bytes."""
+    site_id = f"{city}-{n:07d}"
+    operator = OPERATORS[n % len(OPERATORS)]
+    lat = round(34.4 + (n * 0.000137) % 4.0, 6)
+    lon = round(114.7 + (n * 0.000291) % 8.0, 6)
+    band = "n41" if n % 3 else "n78"
+    body = (
+        f'{{"site_id":"{site_id}","operator":"{operator}","status":"in_service",'
+        f'"commissioned_on":"{DAY}","lat":{lat!r},"lon":{lon!r},"district":"高新区","band":"{band}"}}'
+    )
+    record = f"in_service\t{DAY}\t{operator}\t{lat!r}\t{lon!r}\t高新区\t{band}"
+    return site_id, body, record
+
+
+def _batches(cities: list[str], sites_per_city: int) -> list[tuple[str, int, int]]:
+    """(city, first site, count) per report, cities interleaved as monthly reports would be."""
+    per_city = [
+        [
+            (city, start, min(MAX_SITES_PER_REPORT, sites_per_city - start))
+            for start in range(0, sites_per_city, MAX_SITES_PER_REPORT)
+        ]
+        for city in cities
+    ]
+    rounds = max(len(batches) for batches in per_city)
+    return [b[i] for i in range(rounds) for b in per_city if i < len(b)]
+
+
+def _entry(city: str, start: int, count: int) -> dict[str, str]:
+    report_id = f"scale-{city}-{start}"
+    sites = ",".join(_site(city, n)[1] for n in range(start, start + count))
+    payload = (
+        f'{{"as_of":"2024-06-30","period":"2024-06","report_id":"{report_id}","sites":[{sites}]}}'
+    )
+    received = datetime(2024, 7, 15, 4, tzinfo=UTC)
+    return ReportEnvelope(report_id, city, ReportKind.SITES, received, payload).fields()
+
+
+def used_memory(client: redis.Redis) -> int:
+    return int(client.info("memory")["used_memory"])
+
+
+def raw_bytes_per_site(client: redis.Redis, cities: list[str], sites_per_city: int) -> float:
+    """The baseline: one HSET field per site, the same record, in a per-city hash."""
+    client.flushall()
+    before = used_memory(client)
+    for city in cities:
+        pipe = client.pipeline(transaction=False)
+        key = names.city_sites_key(city)
+        for start in range(0, sites_per_city, 1000):
+            # many fields per HSET: the same end state as one HSET per site, written faster
+            chunk = [_site(city, n) for n in range(start, min(start + 1000, sites_per_city))]
+            pipe.hset(key, mapping={site_id: record for site_id, _, record in chunk})
+        pipe.execute()
+    per_site = (used_memory(client) - before) / (len(cities) * sites_per_city)
+    client.flushall()
+    return per_site
+
+
+def load(client: redis.Redis, batches: list[tuple[str, int, int]], timeout_s: float) -> float:
+    """XADD the report entries, at most WINDOW unapplied at once; seconds until all applied."""
+    deadline = time.monotonic() + timeout_s
+    waiting: list[str] = []
+    started = time.perf_counter()
+    queue = list(batches)
+    while queue or waiting:
+        while queue and len(waiting) < WINDOW:
+            fields = _entry(*queue.pop(0))
+            client.xadd(names.REPORTS_STREAM, fields)  # type: ignore[arg-type]
+            waiting.append(fields["report_id"])
+        pipe = client.pipeline(transaction=False)
+        for report_id in waiting:
+            pipe.hget(names.report_key(report_id), "status")
+        statuses = pipe.execute()
+        if b"rejected" in statuses:
+            raise SystemExit(f"scale: a report was rejected: {waiting}")
+        waiting = [r for r, s in zip(waiting, statuses, strict=True) if s != b"applied"]
+        if waiting and (len(waiting) >= WINDOW or not queue):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"scale: not applied within {timeout_s:.0f} s")
+            time.sleep(0.005)
+    return time.perf_counter() - started
+
+
+def breakdown(client: redis.Redis, city: str, sites: int) -> str:
+    """Where a site's bytes go: MEMORY USAGE of its city's hash and of the site-owner hash."""
+    city_hash = int(client.memory_usage(names.city_sites_key(city), samples=0) or 0)
+    per_city = int(client.hlen(names.city_sites_key(city)))
+    owners = int(client.memory_usage(names.SITE_OWNER_KEY) or 0)
+    encoding = client.object("encoding", names.city_sites_key(city))
+    return (
+        f"city sites hash {city_hash / per_city:.0f} B/site ({encoding!r}), "
+        f"site-owner hash {owners / sites:.0f} B/site"
+    )
+
+
+def scrape(url: str, times: int) -> list[float]:
+    with httpx.Client(timeout=30) as http:
+        http.get(url).raise_for_status()  # warm-up: first-scrape costs are not the steady state
+        durations = []
+        for _ in range(times):
+            started = time.perf_counter()
+            response = http.get(url)
+            durations.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+    return durations
+
+
+def measure(count: int, sites_per_city: int, scrapes: int, workdir: Path, size: str) -> Run:
+    workdir.mkdir(parents=True, exist_ok=True)
+    targets_file = workdir / "targets.yaml"
+    cities = write_targets_file(targets_file, count, sites_per_city=sites_per_city)
+    tokens_file = write_tokens_file(workdir / "tokens.yaml", cities)
+    server = RedisServer(workdir / "redis").start()
+    services: list[Service] = []
+    try:
+        client = redis.Redis(port=server.port)
+        raw = raw_bytes_per_site(client, cities, sites_per_city)
+        env = pacer_env(server, targets_file, tokens_file)
+        services.append(Service("aggregator", env, workdir / "aggregator.log").start())
+        before = used_memory(client)
+        with profiled(f"scale-{count}", services):
+            seconds = load(client, _batches(cities, sites_per_city), APPLY_TIMEOUT_S[size])
+        sites = count * sites_per_city
+        stored = int(client.hlen(names.SITE_OWNER_KEY))
+        if stored != sites:
+            raise SystemExit(f"scale: {stored} sites stored, expected {sites}")
+        for stream in (names.REPORTS_STREAM, names.PROGRESS_STREAM):
+            client.xtrim(stream, maxlen=0, approximate=False)  # transit, not state
+        per_site = (used_memory(client) - before) / sites
+        where = breakdown(client, cities[0], sites)
+        exporter = Service("exporter", env, workdir / "exporter.log").start()
+        services.append(exporter)
+        durations = scrape(f"{exporter.url}/metrics", scrapes)
+    finally:
+        for service in reversed(services):
+            service.stop()
+        server.stop()
+    return Run(count, sites, durations, per_site, raw, sites / seconds, where)
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(report: Report, workdir: Path) -> None:
+    need_binary("redis-server")
+    cities, per_city, scrapes = SIZES[report.size]
+    small = measure(SHANDONG_CITIES, per_city, scrapes, workdir / "small", report.size)
+    large = measure(cities, per_city, scrapes, workdir / "large", report.size)
+    big = f"{large.cities} cities"
+    shape = f"{large.sites:,} vs {small.sites:,} sites, {per_city:,} per city in both runs"
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        report.add(
+            Figure(
+                "scale",
+                f"/metrics scrape {name}, {big}",
+                _p(large.scrape_ms, q),
+                "ms",
+                baseline=_p(small.scrape_ms, q),
+                baseline_name=f"{small.cities} cities",
+                higher_is_better=False,
+                goal=Goal(100, "value_at_most", "<= 100 ms"),
+                notes=f"{len(large.scrape_ms)} scrapes; mean {statistics.mean(large.scrape_ms):.1f}"
+                f" ms; {shape}",
+            )
+        )
+    for run_ in (large, small):
+        report.add(
+            Figure(
+                "scale",
+                f"Redis bytes per site, {run_.cities} cities",
+                run_.bytes_per_site,
+                "B",
+                baseline=run_.raw_bytes_per_site,
+                baseline_name="one HSET field per site, same record",
+                higher_is_better=False,
+                goal=Goal(100, "value_at_most", "<= 100 B/site"),
+                notes=f"{run_.sites:,} sites; {run_.breakdown}",
+            )
+        )
+    report.add(
+        Figure(
+            "scale",
+            f"aggregator sites applied/s, {big}",
+            large.sites_per_s,
+            "sites/s",
+            baseline=small.sites_per_s,
+            baseline_name=f"{small.cities} cities",
+            notes=f"report entries XADDed (window {WINDOW}), real aggregator; {shape}",
+        )
+    )
