@@ -10,6 +10,7 @@ report of an empty pipeline.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -35,7 +36,7 @@ def _read_and_ack(client: redis.Redis, count: int) -> str:
 
 
 @pytest.fixture
-def restarted_after_rewrite(tmp_path: Path) -> RedisServer:
+def restarted_after_rewrite(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path / "redis", appendonly=True).start()
     client = redis.Redis(port=server.port, decode_responses=True)
     for stream, groups in names.STREAM_GROUPS.items():
@@ -50,7 +51,8 @@ def restarted_after_rewrite(tmp_path: Path) -> RedisServer:
     client.xdel(names.REPORTS_STREAM, last)
     client.close()
     server.stop()
-    return server.start()
+    yield server.start()
+    server.stop()
 
 
 def test_the_lag_of_a_caught_up_group_is_zero_after_a_restart(
@@ -65,7 +67,6 @@ def test_the_lag_of_a_caught_up_group_is_zero_after_a_restart(
         return {g.group: g.lag for g in read.groups if g.stream == names.REPORTS_STREAM}
 
     assert asyncio.run(stats()) == {names.AGGREGATOR_GROUP: 0}
-    restarted_after_rewrite.stop()
 
 
 def test_ingest_accepts_reports_into_an_empty_pipeline_after_a_restart(
@@ -89,4 +90,3 @@ def test_ingest_accepts_reports_into_an_empty_pipeline_after_a_restart(
         assert response.status_code == 202, response.text
     finally:
         ingest.stop()
-        restarted_after_rewrite.stop()

@@ -1,0 +1,179 @@
+"""A private Pacer for the soak: its own Redis (AOF on), tokens, four services, a webhook receiver.
+
+Everything lives in one temporary directory and every process is stopped by its pid. The soak
+is the services' supervisor: it restarts what it kills, and also anything that exits on its own
+(counted, since that is worth knowing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.domain.targets import Targets
+from tests.soak.load import NOW
+from tests.support.processes import RedisServer, Service
+from tests.support.webhooks import WebhookReceiver
+
+SERVICE_NAMES = ("ingest", "aggregator", "alerting", "exporter")
+WEBHOOK_SECRET = "soak-webhook-secret-0123456789"
+
+
+def service_env(redis_url: str, tokens_file: Path) -> dict[str, str]:
+    """Short intervals so a crash is recovered and the system settles within seconds."""
+    return {
+        "PACER_REDIS_URL": redis_url,
+        "PACER_TOKENS_FILE": str(tokens_file),
+        # Fixed: the final alert set is a function of the final state alone (load.NOW).
+        "PACER_CLOCK": f"fixed:{NOW}",
+        "PACER_EVAL_INTERVAL": "0.5",
+        "PACER_RESOLVE_HOLD": "0",
+        "PACER_REPEAT_INTERVAL": "86400",
+        "PACER_RECLAIM_IDLE_MS": "1500",
+        "PACER_MAX_ATTEMPTS": "5",
+        "PACER_DELIVERY_BACKOFF_S": "0.2",
+        "PACER_DELIVERY_BACKOFF_MAX_S": "1",
+        "PACER_DELIVERY_MAX_ATTEMPTS": "100",
+        "PACER_DELIVERY_TIMEOUT_S": "2",
+        # The per-token rate limit far above the soak's load (it measures faults, not quotas);
+        # the backlog bound stays at its default: its 503s are retried like any other.
+        "PACER_RATE_LIMIT_RPS": "100000",
+        "PACER_RATE_LIMIT_BURST": "100000",
+        "PACER_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+    }
+
+
+@dataclass
+class SoakSystem:
+    directory: Path
+    targets: Targets
+    rng: random.Random
+    redis: RedisServer = field(init=False)
+    services: dict[str, Service] = field(init=False)
+    receiver: WebhookReceiver = field(init=False)
+    city_tokens: dict[str, str] = field(init=False)
+    admin_token: str = field(init=False)
+    unexpected_exits: dict[str, int] = field(init=False)
+    _restarting: threading.Lock = field(default_factory=threading.Lock)
+    """Held by a fault and by the watchdog: a process the soak killed is not also revived."""
+
+    def __post_init__(self) -> None:
+        self.redis = RedisServer(self.directory / "redis", appendonly=True, binary=_redis_binary())
+        self.city_tokens = {
+            city: f"soak-{city}-{secrets.token_hex(8)}" for city in self.targets.cities
+        }
+        self.admin_token = f"soak-admin-{secrets.token_hex(8)}"
+        tokens_file = self._write_tokens()
+        env = service_env(self.redis.url, tokens_file)
+        self.services = {
+            name: Service(name, env, self.directory / f"{name}.log") for name in SERVICE_NAMES
+        }
+        self.receiver = WebhookReceiver()
+        self.unexpected_exits = {}
+
+    @property
+    def api_url(self) -> str:
+        return self.services["ingest"].url
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[SoakSystem]:
+        try:
+            self.redis.start()
+            with self.receiver:
+                # Subscribed before alerting starts, so the receiver sees every first firing.
+                self.services["ingest"].start()
+                self._subscribe()
+                for name in ("aggregator", "alerting", "exporter"):
+                    self.services[name].start()
+                yield self
+        finally:
+            for service in reversed(self.services.values()):
+                service.stop()
+            self.redis.stop()
+
+    def _write_tokens(self) -> Path:
+        lines = ["tokens:"]
+        for city, token in self.city_tokens.items():
+            lines.append(
+                f"  - {{name: {city}-soak, sha256: {_sha(token)}, role: city, city: {city}}}"
+            )
+        lines.append(f"  - {{name: soak-admin, sha256: {_sha(self.admin_token)}, role: admin}}")
+        path = self.directory / "tokens.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def _subscribe(self) -> None:
+        response = httpx.post(
+            f"{self.api_url}/v1/subscriptions",
+            json={"url": self.receiver.url, "secret": WEBHOOK_SECRET, "send_resolved": True},
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            timeout=10,
+        )
+        if response.status_code != 201:
+            raise RuntimeError(
+                f"subscribing the receiver failed: {response.status_code} {response.text}"
+            )
+
+    # Faults ---------------------------------------------------------------------------------
+
+    def kill_and_restart(self, name: str) -> None:
+        service = self.services[name]
+        with self._restarting:
+            service.kill()
+            service.stop()  # closes its log file; the process is gone already
+            _pause(self.rng)
+            service.start()
+
+    def restart_redis(self) -> None:
+        with self._restarting:
+            self.redis.stop()  # SIGTERM: Redis fsyncs the AOF and exits
+            _pause(self.rng)
+            _wait_port_free(self.redis.port)
+            self.redis.start()
+
+    def revive_exited(self) -> None:
+        """Restart any service that exited without being killed by the soak."""
+        with self._restarting:
+            for name, service in self.services.items():
+                if service.process is not None and service.process.poll() is not None:
+                    self.unexpected_exits[name] = self.unexpected_exits.get(name, 0) + 1
+                    service.stop()
+                    service.start()
+
+
+def _pause(rng: random.Random) -> None:
+    time.sleep(rng.uniform(0.1, 1.0))
+
+
+def _wait_port_free(port: int) -> None:
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                time.sleep(0.05)
+                continue
+            return
+
+
+def _redis_binary() -> str:
+    path = shutil.which("redis-server")
+    if path is None:
+        raise RuntimeError("redis-server is not installed (apt: see .ci/run)")
+    return path
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
