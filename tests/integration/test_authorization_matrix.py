@@ -25,7 +25,7 @@ from services.ingest.store import ReportStore
 from shared.clock import parse_clock
 from shared.targets import load_targets
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
-from tests.support.processes import RedisServer, Service
+from tests.support.processes import RedisServer, Service, ingest_running
 from tests.support.reports import bearer
 
 CALLERS: dict[str, dict[str, str]] = {
@@ -171,16 +171,8 @@ def test_every_route_of_the_app_has_a_row_in_the_matrix() -> None:
 def ingest(
     redis_server: RedisServer, tokens_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    env = {
-        "PACER_REDIS_URL": redis_server.url,
-        "PACER_TOKENS_FILE": str(tokens_file),
-        "PACER_CLOCK": "fixed:2024-07-15T12:00:00+08:00",
-    }
-    service = Service("ingest", env, tmp_path_factory.mktemp("logs") / "ingest.log")
-    try:
-        yield service.start()
-    finally:
-        service.stop()
+    with ingest_running(redis_server.url, tokens_file, tmp_path_factory.mktemp("logs")) as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from shared.store.connection import connect
 from shared.store.trim import trim_acknowledged
 from tests.conftest import CITY_TOKENS
 from tests.support.metrics import parse_samples, value
-from tests.support.processes import RedisServer, Service, wait_until
+from tests.support.processes import RedisServer, Service, ingest_running, wait_until
 from tests.support.reports import bearer, site, sites_report
 
 JINAN = bearer(CITY_TOKENS["jinan"])
@@ -36,17 +36,10 @@ REJECTIONS = "pacer_ingest_backpressure_rejections_total"
 def ingest(
     redis_server: RedisServer, tokens_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    env = {
-        "PACER_REDIS_URL": redis_server.url,
-        "PACER_TOKENS_FILE": str(tokens_file),
-        "PACER_CLOCK": "fixed:2024-07-15T12:00:00+08:00",
-        "PACER_MAX_BACKLOG": str(MAX_BACKLOG),
-    }
-    service = Service("ingest", env, tmp_path_factory.mktemp("logs") / "ingest.log")
-    try:
-        yield service.start()
-    finally:
-        service.stop()
+    log_dir = tmp_path_factory.mktemp("logs")
+    env = {"PACER_MAX_BACKLOG": str(MAX_BACKLOG)}
+    with ingest_running(redis_server.url, tokens_file, log_dir, **env) as service:
+        yield service
 
 
 @pytest.fixture

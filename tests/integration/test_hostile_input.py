@@ -21,7 +21,7 @@ import redis
 
 from shared import names
 from tests.conftest import CITY_TOKENS
-from tests.support.processes import RedisServer, Service
+from tests.support.processes import RedisServer, Service, ingest_running
 from tests.support.reports import bearer, gigabit_report, site, sites_report
 
 JINAN = bearer(CITY_TOKENS["jinan"])
@@ -34,22 +34,14 @@ JSON = "application/json"
 def ingest(
     redis_server: RedisServer, tokens_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    service = Service(
-        "ingest",
-        {
-            "PACER_REDIS_URL": redis_server.url,
-            "PACER_TOKENS_FILE": str(tokens_file),
-            "PACER_CLOCK": "fixed:2024-07-15T12:00:00+08:00",
-            "PACER_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
-            "PACER_RATE_LIMIT_RPS": "100000",
-            "PACER_RATE_LIMIT_BURST": "100000",
-        },
-        tmp_path_factory.mktemp("hostile") / "ingest.log",
-    )
-    try:
-        yield service.start()
-    finally:
-        service.stop()
+    env = {
+        "PACER_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        "PACER_RATE_LIMIT_RPS": "100000",
+        "PACER_RATE_LIMIT_BURST": "100000",
+    }
+    log_dir = tmp_path_factory.mktemp("hostile")
+    with ingest_running(redis_server.url, tokens_file, log_dir, **env) as service:
+        yield service
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS
-from tests.support.processes import RedisServer, Service
+from tests.support.processes import RedisServer, Service, ingest_running
 from tests.support.reports import bearer, gigabit_report
 
 CITY = "jinan"
@@ -79,23 +79,15 @@ headers = {{ Authorization = "Bearer {ADMIN_TOKEN}" }}
 def ingest(
     redis_server: RedisServer, tokens_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    service = Service(
-        "ingest",
-        {
-            "PACER_REDIS_URL": redis_server.url,
-            "PACER_TOKENS_FILE": str(tokens_file),
-            "PACER_CLOCK": "fixed:2024-07-15T12:00:00+08:00",
-            "PACER_MAX_BODY_BYTES": str(256 * 1024),
-            # Thousands of requests from one token: fuzzing is not what the rate limit is for.
-            "PACER_RATE_LIMIT_RPS": "100000",
-            "PACER_RATE_LIMIT_BURST": "100000",
-        },
-        tmp_path_factory.mktemp("fuzz") / "ingest.log",
-    )
-    try:
-        yield service.start()
-    finally:
-        service.stop()
+    env = {
+        "PACER_MAX_BODY_BYTES": str(256 * 1024),
+        # Thousands of requests from one token: fuzzing is not what the rate limit is for.
+        "PACER_RATE_LIMIT_RPS": "100000",
+        "PACER_RATE_LIMIT_BURST": "100000",
+    }
+    log_dir = tmp_path_factory.mktemp("fuzz")
+    with ingest_running(redis_server.url, tokens_file, log_dir, **env) as service:
+        yield service
 
 
 def test_no_request_gets_a_server_error_or_an_undeclared_response(

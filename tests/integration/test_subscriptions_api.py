@@ -20,7 +20,7 @@ from shared.store.connection import connect
 from shared.store.groups import ensure_groups
 from shared.wire_alerts import notification_fields
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
-from tests.support.processes import RedisServer, Service
+from tests.support.processes import RedisServer, Service, ingest_running
 from tests.support.reports import bearer
 
 ADMIN = bearer(ADMIN_TOKEN)
@@ -33,16 +33,8 @@ SECRET = "whsec-do-not-leak-4f9a1c"
 def ingest(
     redis_server: RedisServer, tokens_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    env = {
-        "PACER_REDIS_URL": redis_server.url,
-        "PACER_TOKENS_FILE": str(tokens_file),
-        "PACER_CLOCK": "fixed:2024-07-15T12:00:00+08:00",
-    }
-    service = Service("ingest", env, tmp_path_factory.mktemp("logs") / "ingest.log")
-    try:
-        yield service.start()
-    finally:
-        service.stop()
+    with ingest_running(redis_server.url, tokens_file, tmp_path_factory.mktemp("logs")) as service:
+        yield service
 
 
 @pytest.fixture

@@ -175,6 +175,28 @@ class Service:
             self._log.close()
 
 
+TEST_CLOCK = "fixed:2024-07-15T12:00:00+08:00"
+"""Mid-July 2024: June's reports are due, July's are in progress."""
+
+
+@contextlib.contextmanager
+def ingest_running(
+    redis_url: str, tokens_file: Path, log_dir: Path, **env: str
+) -> Iterator[Service]:
+    """One ingest on a free port and the tests' fixed clock (``env`` adds or overrides), stopped
+    on exit."""
+    base = {
+        "PACER_REDIS_URL": redis_url,
+        "PACER_TOKENS_FILE": str(tokens_file),
+        "PACER_CLOCK": TEST_CLOCK,
+    }
+    service = Service("ingest", base | env, log_dir / "ingest.log")
+    try:
+        yield service.start()
+    finally:
+        service.stop()
+
+
 @contextlib.contextmanager
 def running(*services: Service) -> Iterator[tuple[Service, ...]]:
     try:
