@@ -1,7 +1,9 @@
 """Pacer's gauges, computed by the pure domain from one snapshot of the stored state.
 
-A new collector is registered in a private registry for every scrape: nothing is cached between
-scrapes, so every replica of the exporter returns the same numbers for the same state and clock.
+A new collector is made for every scrape: no number is kept between scrapes, so every replica of
+the exporter returns the same numbers for the same state and clock. ``gauges()`` feeds the
+exporter's own renderer (``exposition.TextExposition``); ``collect()`` gives the same families to
+a ``prometheus_client`` registry.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
+from services.exporter.exposition import Gauge, TextExposition, as_metric
 from services.exporter.snapshot import Snapshot
 from shared.domain.plan import ALL_STATUSES, Status
 from shared.domain.progress import (
@@ -26,11 +28,11 @@ from shared.domain.state import CityState
 from shared.domain.targets import City, Targets
 
 
-def render(targets: Targets, snapshot: Snapshot, now: datetime) -> bytes:
+def render(
+    exposition: TextExposition, targets: Targets, snapshot: Snapshot, now: datetime
+) -> bytes:
     """The text exposition of every Pacer gauge at ``now``."""
-    registry = CollectorRegistry()
-    registry.register(PacerCollector(targets, snapshot, now))
-    return generate_latest(registry)
+    return exposition.render(PacerCollector(targets, snapshot, now).gauges())
 
 
 class PacerCollector:
@@ -44,6 +46,10 @@ class PacerCollector:
             yield city, self._snapshot.states.get(city.id, CityState(city.id))
 
     def collect(self) -> Iterator[Metric]:
+        return (as_metric(gauge) for gauge in self.gauges())
+
+    def gauges(self) -> Iterator[Gauge]:
+        """Every family, lazily: the scrape duration, last, counts the rendering before it."""
         started = time.perf_counter()
         sites = [
             (city.id, city_site_progress(program, city, state, self._now))
@@ -69,184 +75,182 @@ class PacerCollector:
     def _gigabit_id(self) -> str:
         return self._targets.gigabit.id
 
-    def _site_families(self, sites: list[tuple[str, SiteProgress]]) -> Iterator[Metric]:
-        in_service = GaugeMetricFamily(
+    def _site_families(self, sites: list[tuple[str, SiteProgress]]) -> Iterator[Gauge]:
+        in_service = Gauge(
             "pacer_5g_sites_in_service",
             "5G base stations in service in the city: its baseline plus every in-service site "
             "reported as commissioned since the baseline date.",
-            labels=["city"],
+            ("city",),
         )
-        density = GaugeMetricFamily(
+        density = Gauge(
             "pacer_5g_sites_per_10k",
             "5G base stations in service per 10,000 residents (2020 census), Pacer's own figure "
             "from the site records (not the bs_5g_per_10k value the city reports).",
-            labels=["city"],
+            ("city",),
         )
         for city, state in self._cities():
             count = in_service_sites(self._targets, city, state, self._now)
-            in_service.add_metric([city.id], count)
-            density.add_metric([city.id], count / city.population * 10_000)
+            in_service.add((city.id,), count)
+            density.add((city.id,), count / city.population * 10_000)
         yield in_service
         yield density
 
-        new = GaugeMetricFamily(
+        new = Gauge(
             "pacer_5g_sites_new",
             "New in-service 5G sites the city has added since the program's start "
             "(counted up to today, or the deadline once it has passed).",
-            labels=["city", "program"],
+            ("city", "program"),
         )
-        target = GaugeMetricFamily(
+        target = Gauge(
             "pacer_5g_sites_target_new",
             "New in-service 5G sites the program requires of the city by its deadline.",
-            labels=["city", "program"],
+            ("city", "program"),
         )
-        planned = GaugeMetricFamily(
+        planned = Gauge(
             "pacer_5g_sites_planned_new",
             "New in-service 5G sites the city should have added by now under the program's plan "
             "(linear from start to deadline, or through the plan's monthly milestones).",
-            labels=["city", "program"],
+            ("city", "program"),
         )
         for city_id, progress in sites:
-            new.add_metric([city_id, progress.program], progress.new_sites)
-            target.add_metric([city_id, progress.program], progress.target_new)
-            planned.add_metric([city_id, progress.program], progress.planned_new)
+            new.add((city_id, progress.program), progress.new_sites)
+            target.add((city_id, progress.program), progress.target_new)
+            planned.add((city_id, progress.program), progress.planned_new)
         yield from (new, target, planned)
 
     def _program_families(
         self, sites: list[tuple[str, SiteProgress]], gigabit: list[tuple[str, GigabitProgress]]
-    ) -> Iterator[Metric]:
-        ratio = GaugeMetricFamily(
+    ) -> Iterator[Gauge]:
+        ratio = Gauge(
             "pacer_program_attainment_ratio",
             "Attainment against the plan to date: new over planned sites (site_rollout), "
             "in-service over planned density (site_density), or the share of thresholded gigabit "
             "indicators that pass (indicator_thresholds).",
-            labels=["city", "program"],
+            ("city", "program"),
         )
-        status = GaugeMetricFamily(
+        status = Gauge(
             "pacer_program_status",
             "1 for the city's current status on the program, 0 for every other status "
             "(on_track, at_risk, behind, met, missed).",
-            labels=["city", "program", "status"],
+            ("city", "program", "status"),
         )
         standings: list[tuple[str, str, float, Status]] = [
             (city, p.program, p.attainment, p.status) for city, p in sites
         ] + [(city, p.program, p.attainment, p.status) for city, p in gigabit]
         for city, program, attainment, current in standings:
-            ratio.add_metric([city, program], attainment)
+            ratio.add((city, program), attainment)
             for candidate in ALL_STATUSES:
-                status.add_metric([city, program, candidate], float(candidate is current))
+                status.add((city, program, candidate), float(candidate is current))
         yield ratio
         yield status
 
-    def _gigabit_families(self, gigabit: list[tuple[str, GigabitProgress]]) -> Iterator[Metric]:
-        threshold = GaugeMetricFamily(
+    def _gigabit_families(self, gigabit: list[tuple[str, GigabitProgress]]) -> Iterator[Gauge]:
+        threshold = Gauge(
             "pacer_gigabit_indicator_threshold",
             "Threshold of a gigabit-city indicator (MIIT standard; the rule is > or >= as the "
             "targets file says).",
-            labels=["indicator"],
+            ("indicator",),
         )
-        verified = GaugeMetricFamily(
+        verified = Gauge(
             "pacer_gigabit_indicator_threshold_verified",
             "1 when the indicator's threshold is verified against the MIIT annex, 0 when it is the "
             "loosest value known to have passed MIIT's 2022 round.",
-            labels=["indicator"],
+            ("indicator",),
         )
         for indicator in self._targets.gigabit.indicators:
             if indicator.threshold is not None:
-                threshold.add_metric([indicator.key], indicator.threshold)
-                verified.add_metric([indicator.key], float(indicator.verified))
+                threshold.add((indicator.key,), indicator.threshold)
+                verified.add((indicator.key,), float(indicator.verified))
         yield threshold
         yield verified
 
-        value = GaugeMetricFamily(
+        value = Gauge(
             "pacer_gigabit_indicator_value",
             "The city's current value of a gigabit-city indicator: the one from its report with "
             "the latest as_of (only indicators the city has reported).",
-            labels=["city", "indicator"],
+            ("city", "indicator"),
         )
-        passing = GaugeMetricFamily(
+        passing = Gauge(
             "pacer_gigabit_indicator_passing",
             "1 when the city's current value of a thresholded indicator meets the threshold, "
             "0 when it fails or has not been reported.",
-            labels=["city", "indicator"],
+            ("city", "indicator"),
         )
-        met = GaugeMetricFamily(
+        met = Gauge(
             "pacer_gigabit_standard_met",
             "1 when every thresholded gigabit-city indicator of the city passes on its current "
             "value, else 0.",
-            labels=["city"],
+            ("city",),
         )
         for city, progress in gigabit:
             for standing in progress.indicators:
                 key = standing.indicator.key
                 if standing.reading is not None:
-                    value.add_metric([city, key], standing.reading.value)
+                    value.add((city, key), standing.reading.value)
                 if standing.indicator.threshold is not None:
-                    passing.add_metric([city, key], float(bool(standing.passing)))
-            met.add_metric([city], float(progress.standard_met))
+                    passing.add((city, key), float(bool(standing.passing)))
+            met.add((city,), float(progress.standard_met))
         yield from (value, passing, met)
 
-    def _last_received(self) -> Metric:
-        family = GaugeMetricFamily(
+    def _last_received(self) -> Gauge:
+        family = Gauge(
             "pacer_report_last_received_timestamp_seconds",
             "Unix time at which the city's latest applied report of this kind was received "
             "(absent until one is).",
-            labels=["city", "kind"],
+            ("city", "kind"),
         )
         for city, state in self._cities():
             for kind, received in state.last_received.items():
-                family.add_metric([city.id, kind], received.timestamp())
+                family.add((city.id, kind), received.timestamp())
         return family
 
-    def _alerts(self) -> Metric:
-        family = GaugeMetricFamily(
+    def _alerts(self) -> Gauge:
+        family = Gauge(
             "pacer_alerts_firing",
             "Pacer alerts currently firing, by alert name and severity.",
-            labels=["alertname", "severity"],
+            ("alertname", "severity"),
         )
         for alert in self._snapshot.alerts:
-            family.add_metric([alert.alertname, alert.severity], alert.firing)
+            family.add((alert.alertname, alert.severity), alert.firing)
         return family
 
-    def _stream_families(self) -> Iterator[Metric]:
+    def _stream_families(self) -> Iterator[Gauge]:
         stats = self._snapshot.streams
-        length = GaugeMetricFamily(
-            "pacer_stream_length", "Entries in a Pacer Redis stream.", labels=["stream"]
-        )
+        length = Gauge("pacer_stream_length", "Entries in a Pacer Redis stream.", ("stream",))
         for stream, entries in stats.lengths.items():
-            length.add_metric([stream], entries)
-        pending = GaugeMetricFamily(
+            length.add((stream,), entries)
+        pending = Gauge(
             "pacer_stream_pending_messages",
             "Entries delivered to the consumer group but not yet acknowledged.",
-            labels=["stream", "group"],
+            ("stream", "group"),
         )
-        lag = GaugeMetricFamily(
+        lag = Gauge(
             "pacer_stream_lag_messages",
             "Entries of the stream not yet delivered to the consumer group.",
-            labels=["stream", "group"],
+            ("stream", "group"),
         )
         for group in stats.groups:
-            pending.add_metric([group.stream, group.group], group.pending)
-            lag.add_metric([group.stream, group.group], group.lag)
-        dead = GaugeMetricFamily(
+            pending.add((group.stream, group.group), group.pending)
+            lag.add((group.stream, group.group), group.lag)
+        dead = Gauge(
             "pacer_dead_letter_messages",
             "Entries of the stream that could not be applied and were moved to its dead-letter "
             "stream, with the reason.",
-            labels=["stream"],
+            ("stream",),
         )
         for stream, entries in self._snapshot.dead_letters.items():
-            dead.add_metric([stream], entries)
+            dead.add((stream,), entries)
         yield from (length, pending, lag, dead)
 
-    def _exporter_families(self, started: float) -> Iterator[Metric]:
-        yield GaugeMetricFamily(
+    def _exporter_families(self, started: float) -> Iterator[Gauge]:
+        yield Gauge(
             "pacer_exporter_clock_timestamp_seconds",
             "Pacer's now (PACER_CLOCK) for this scrape as Unix time; it differs from the wall "
             "clock when the system runs as of another date.",
-            value=self._now.timestamp(),
+            samples=[((), self._now.timestamp())],
         )
-        yield GaugeMetricFamily(
+        yield Gauge(
             "pacer_exporter_scrape_duration_seconds",
             "Seconds this scrape spent reading the state from Redis and computing the metrics.",
-            value=self._snapshot.read_seconds + (time.perf_counter() - started),
+            samples=[((), self._snapshot.read_seconds + (time.perf_counter() - started))],
         )

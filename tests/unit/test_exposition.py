@@ -1,0 +1,206 @@
+"""The exporter's own text rendering against ``prometheus_client.generate_latest``.
+
+``/metrics`` is rendered by ``services.exporter.exposition`` (label strings built once, not per
+sample); Prometheus, promtool and the dashboards were built against what ``generate_latest``
+writes, so the two must agree byte for byte on the same families.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.utils import floatToGoString
+
+from bench.synthetic import write_targets_file
+from services.exporter.collector import PacerCollector
+from services.exporter.exposition import Gauge, TextExposition, as_metric, go_float
+from services.exporter.snapshot import AlertCount, Snapshot
+from shared import names
+from shared.domain.alerts import AlertName, Severity
+from shared.domain.state import CityState, IndicatorReading, ReportKind
+from shared.domain.targets import Targets
+from shared.store.streams import GroupStats, StreamStats
+from shared.targets import load_targets
+
+NOW = datetime(2025, 3, 14, 6, 30, tzinfo=UTC)
+ODD_VALUES = (
+    0,
+    0.0,
+    -0.0,
+    1,
+    1.0,
+    -7,
+    -2.5,
+    0.1,
+    1e-7,
+    123456.0,
+    999999.9,
+    1234567.0,
+    1721016000.0,
+    1721016000.123,
+    2**53,
+    10**20,
+    -(10**20),
+    1.7976931348623157e308,
+    math.inf,
+    -math.inf,
+    math.nan,
+    True,
+    False,
+)
+ODD_LABEL_VALUES = (
+    "jinan",
+    'say "hi"',
+    "back\\slash",
+    "two\nlines",
+    "济南市",
+    "Zürich ☃",
+    "",
+    "tab\there",
+    "\\n literally",
+)
+
+
+class Frozen:
+    """A collector yielding the given families, so both renderers see the very same numbers."""
+
+    def __init__(self, families: Iterable[Gauge]) -> None:
+        self._families = list(families)
+
+    def collect(self) -> Iterator[Metric]:
+        return (as_metric(family) for family in self._families)
+
+
+def reference(families: Iterable[Gauge]) -> bytes:
+    registry = CollectorRegistry()
+    registry.register(Frozen(families))
+    return generate_latest(registry)
+
+
+def national_state(targets: Targets) -> Snapshot:
+    """Every city in a different situation: sites over several days, all, some or none of the
+    gigabit indicators reported, either or both report kinds received, or nothing at all."""
+    indicators = [indicator.key for indicator in targets.gigabit.indicators]
+    states: dict[str, CityState] = {}
+    for n, city in enumerate(targets.cities.values()):
+        if n % 11 == 10:
+            continue  # never reported: the exporter must fall back to an empty state
+        received = datetime(2024, 7, 10, 1, 2, 3, n * 1000, tzinfo=UTC)
+        states[city.id] = CityState(
+            city.id,
+            sites_by_day={
+                date(2024, 1, 1) + timedelta(days=7 * k): (n * 37 + k * 101) % 900
+                for k in range(n % 9)
+            },
+            indicators={
+                key: IndicatorReading(
+                    [0.0, 12.5, 79.99, 80.0, 100.0, n / 7][(n + i) % 6], date(2024, 6, 30), "r"
+                )
+                for i, key in enumerate(indicators[: n % (len(indicators) + 1)])
+            },
+            last_received={ReportKind.SITES: received, ReportKind.GIGABIT: received}
+            if n % 3
+            else {ReportKind.SITES: received},
+        )
+    streams = StreamStats(
+        lengths={stream: 17 * i for i, stream in enumerate(names.ALL_STREAMS)},
+        groups=(
+            GroupStats(names.REPORTS_STREAM, "aggregator", 3, 120),
+            GroupStats(names.PROGRESS_STREAM, "alerting", 0, 0),
+        ),
+    )
+    return Snapshot(
+        states=states,
+        streams=streams,
+        dead_letters={source: 2 for source in names.DEAD_LETTER_STREAMS},
+        alerts=tuple(
+            AlertCount(str(name), str(severity), i)
+            for i, (name, severity) in enumerate(
+                (name, severity) for name in AlertName for severity in Severity
+            )
+        ),
+        read_seconds=0.0123,
+    )
+
+
+@pytest.fixture(scope="module")
+def national_targets(tmp_path_factory: pytest.TempPathFactory) -> Targets:
+    path: Path = tmp_path_factory.mktemp("national") / "targets.yaml"
+    write_targets_file(path, 340, sites_per_city=11_765)
+    return load_targets(path)
+
+
+@pytest.mark.parametrize("scale", ["shandong", "national"])
+def test_metrics_page_is_byte_for_byte_what_prometheus_client_renders(
+    scale: str, national_targets: Targets
+) -> None:
+    targets = load_targets() if scale == "shandong" else national_targets
+    families = list(PacerCollector(targets, national_state(targets), NOW).gauges())
+
+    rendered = TextExposition().render(families)
+
+    assert rendered == reference(families)
+    assert len(rendered.splitlines()) > (10_000 if scale == "national" else 400)
+
+
+def test_a_second_scrape_shows_new_values_under_the_cached_labels() -> None:
+    targets = load_targets()
+    exposition = TextExposition()
+    before = list(PacerCollector(targets, national_state(targets), NOW).gauges())
+    later = list(
+        PacerCollector(targets, national_state(targets), NOW + timedelta(days=200)).gauges()
+    )
+    exposition.render(before)
+
+    again = exposition.render(later)
+
+    assert again == reference(later)
+    assert again != reference(before)
+
+
+def test_odd_label_values_and_numbers_render_as_prometheus_client_renders_them() -> None:
+    families = [
+        Gauge(
+            "pacer_test_odd",
+            'Help with a back\\slash, a "quote" and a\nnewline.',
+            ("program", "city"),
+            [
+                ((program, city), value)
+                for program, (city, value) in zip(
+                    ODD_LABEL_VALUES * 3,
+                    zip(ODD_LABEL_VALUES[::-1] * 3, ODD_VALUES, strict=False),
+                    strict=False,
+                )
+            ],
+        ),
+        Gauge("pacer_test_plain", "No labels.", (), [((), math.nan)]),
+        Gauge("pacer_test_empty", "A family with no samples yet.", ("city",)),
+    ]
+    exposition = TextExposition()
+
+    rendered = exposition.render(families)
+
+    assert rendered == reference(families)
+    assert exposition.render(families) == rendered  # from the cached label strings
+    parsed = {f.name: f for f in text_string_to_metric_families(rendered.decode("utf-8"))}
+    read_back = [(s.labels, repr(s.value)) for s in parsed["pacer_test_odd"].samples]
+    assert read_back == [
+        ({"program": p, "city": c}, repr(float(v))) for (p, c), v in families[0].samples
+    ]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
+def test_numbers_are_formatted_as_prometheus_client_formats_them(value: float) -> None:
+    assert go_float(value) == floatToGoString(value)  # type: ignore[no-untyped-call]
+
+
+def test_a_label_set_of_the_wrong_length_is_refused() -> None:
+    with pytest.raises(ValueError, match="labels"):
+        TextExposition().render([Gauge("pacer_test", "x", ("city",), [(("a", "b"), 1.0)])])
