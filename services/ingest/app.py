@@ -11,16 +11,12 @@ from prometheus_client import CollectorRegistry
 
 from services.ingest import routes_alerts, routes_progress, routes_reports, routes_subscriptions
 from services.ingest.context import IngestContext
-from services.ingest.deadlines import RequestDeadlineMiddleware
+from services.ingest.deadlines import RequestDeadlines
 from services.ingest.errors import ErrorsBody, error_responses, install_error_handlers
-from services.ingest.limits import BodyLimitMiddleware
-from services.ingest.observability import RequestMetrics, RequestMetricsMiddleware
-from services.ingest.ratelimit import (
-    RateLimitMetrics,
-    RateLimitMiddleware,
-    TokenBuckets,
-    caller_identity,
-)
+from services.ingest.gateway import Gateway
+from services.ingest.limits import BodyLimit
+from services.ingest.observability import RequestMetrics
+from services.ingest.ratelimit import RateLimiter, RateLimitMetrics, TokenBuckets, caller_identity
 from shared.health import health_routes, redis_ping_check
 from shared.store.groups import ensure_groups
 from shared.wire import GigabitReport, SitesReport
@@ -51,6 +47,10 @@ def create_app(
         version="1",
         description="Cities submit gigabit and 5G-site reports; any token holder reads progress.",
         lifespan=lifespan,
+        # Pacer's request metrics are its own (observability.py, Prometheus). FastAPI's native
+        # OpenTelemetry, unconfigured here, still asked three global providers on every request
+        # whether it was (~3 % of the app's CPU per report; bench/NOTES-ingest-latency.md).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.ctx = ctx
     install_error_handlers(app)
@@ -59,21 +59,22 @@ def create_app(
         app.include_router(module.router, responses=error_responses(401, 429, 503))
     for route in health_routes(redis_ping_check(ctx.redis.ping), registry):
         app.router.routes.append(route)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
-    app.add_middleware(
-        RequestDeadlineMiddleware,
-        body_timeout_s=body_timeout_s,
-        handler_timeout_s=request_timeout_s,
-    )
-    if rate_limit_rps > 0:  # outside the deadlines: a throttled request reads no body
-        app.add_middleware(
-            RateLimitMiddleware,
-            buckets=TokenBuckets(rate_limit_rps, rate_limit_burst),
-            identify=caller_identity(ctx.tokens),
-            metrics=RateLimitMetrics(registry),
-        )
     app.state.request_metrics = RequestMetrics(registry)
-    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.request_metrics)
+    app.add_middleware(
+        Gateway,
+        metrics=app.state.request_metrics,
+        body_limit=BodyLimit(max_body_bytes),
+        deadlines=RequestDeadlines(body_timeout_s, request_timeout_s),
+        rate_limiter=(
+            RateLimiter(
+                TokenBuckets(rate_limit_rps, rate_limit_burst),
+                caller_identity(ctx.tokens),
+                RateLimitMetrics(registry),
+            )
+            if rate_limit_rps > 0
+            else None
+        ),
+    )
     _publish_report_schemas(app)
     return app
 

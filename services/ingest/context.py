@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 from redis.asyncio import Redis
+from starlette.types import Scope
 
 from services.ingest.auth import Principal, TokenBook
 from services.ingest.errors import ApiError
@@ -31,11 +32,28 @@ def context(request: Request) -> IngestContext:
     return ctx
 
 
+_PRINCIPAL = "pacer.principal"
+"""The scope key of a request's authenticated caller, when the rate limiter already knows it."""
+
+
+def remember_principal(scope: Scope, who: Principal) -> None:
+    """Records who the gateway authenticated, so the route does not hash the token again."""
+    scope[_PRINCIPAL] = who
+
+
+def authenticated(request: Request) -> Principal:
+    """The request's caller, or a 401."""
+    who: Principal | None = request.scope.get(_PRINCIPAL)
+    if who is None:
+        who = context(request).tokens.authenticate(request.headers.get("authorization"))
+    return who
+
+
 async def principal(request: Request) -> Principal:
     # async although it awaits nothing: FastAPI runs a plain-def dependency in its thread pool,
     # and that hop on every request (the GIL handed to a worker thread and back) cost 13 % more
     # CPU per report and more of the rate (bench/NOTES-ingest-latency.md).
-    return context(request).tokens.authenticate(request.headers.get("authorization"))
+    return authenticated(request)
 
 
 def known_city(ctx: IngestContext, city: str) -> str:

@@ -1,73 +1,55 @@
-"""Request body size limit, enforced while the body streams in (a lying Content-Length too)."""
+"""Request body size limit, enforced while the body streams in (a lying Content-Length too).
+
+The gateway (``services.ingest.gateway``) applies it: a declared length over the limit is refused
+before the body is read, and a body that grows past it raises ``BodyTooLargeError`` from
+``receive``.
+"""
 
 from __future__ import annotations
 
 import json
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Send
 
 
 class BodyTooLargeError(Exception):
     pass
 
 
-class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+class BodyLimit:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
-            return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLargeError
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLargeError:
-            if not started:
-                await self._reject(send)
-
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(
+        # The answer depends only on the limit: encoded once, not per refused request.
+        self._body = json.dumps(
             {
                 "errors": [
                     {
                         "loc": ["body"],
                         "code": "payload_too_large",
-                        "message": f"the body exceeds {self.max_bytes} bytes; split the report",
+                        "message": f"the body exceeds {max_bytes} bytes; split the report",
                     }
                 ]
             }
         ).encode()
+
+    def declared_too_large(self, content_length: bytes | None) -> bool:
+        return (
+            content_length is not None
+            and content_length.isdigit()
+            and int(content_length) > self.max_bytes
+        )
+
+    async def reject(self, send: Send) -> None:
+        """413, closing the connection: the rest of the body is not read."""
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
                     (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
+                    (b"content-length", str(len(self._body)).encode()),
                     (b"connection", b"close"),
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": self._body})

@@ -3,13 +3,14 @@ refused for backpressure."""
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Any other method a client invents is counted as "other": a label must not take values a
+caller chooses, or each new one would add series to every scrape for good."""
 
 
 class RequestMetrics:
@@ -33,6 +34,26 @@ class RequestMetrics:
             "applied; nothing of them was stored (the client retries with the same report_id).",
             registry=registry,
         )
+        # The labelled children, looked up once per label set: ``labels()`` validates and locks
+        # on every call, twice per request otherwise. One entry per series the metrics hold
+        # anyway, and nothing ever removes a child, so a cached one stays the live one.
+        self._counted: dict[tuple[str, str, int], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
+
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """One answered request: its route (see ``_route_label``), status and duration."""
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+        route = _route_label(scope)
+        counted = self._counted.get((method, route, status))
+        if counted is None:
+            counted = self._counted[(method, route, status)] = self.requests.labels(
+                method, route, str(status)
+            )
+        timed = self._timed.get((method, route))
+        if timed is None:
+            timed = self._timed[(method, route)] = self.latency.labels(method, route)
+        counted.inc()
+        timed.observe(seconds)
 
 
 def request_metrics(request: Request) -> RequestMetrics:
@@ -41,37 +62,10 @@ def request_metrics(request: Request) -> RequestMetrics:
     return metrics
 
 
-class RequestMetricsMiddleware:
-    """Labels by route template (``/v1/cities/{city}/...``), never the raw path: bounded series."""
-
-    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route = _route_label(scope)
-            method = str(scope["method"])
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
-
-
 def _route_label(scope: Scope) -> str:
-    """The API route's template; a plain route's (static) path; else "unmatched" (404s)."""
+    """Labels by route template (``/v1/cities/{city}/...``), never the raw path: bounded series.
+
+    The API route's template; a plain route's (static) path; else "unmatched" (404s)."""
     if (route := scope.get("route")) is not None:
         return str(route.path)
     if scope.get("endpoint") is not None:

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
-from services.ingest.auth import TokenBook
+from services.ingest.auth import Principal, TokenBook
 from services.ingest.errors import ApiError, ErrorItem, error_response
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -89,6 +90,8 @@ class TokenBuckets:
 class Caller:
     key: str
     label: str
+    principal: Principal | None = None
+    """A valid token's holder: the request needs no second authentication."""
 
 
 def caller_identity(tokens: TokenBook) -> Callable[[Scope], Caller]:
@@ -106,7 +109,7 @@ def caller_identity(tokens: TokenBook) -> Callable[[Scope], Caller]:
             except ApiError:
                 pass
             else:
-                return Caller(f"token:{who.name}", who.name)
+                return Caller(f"token:{who.name}", who.name, who)
         client = scope.get("client")
         return Caller(f"address:{client[0] if client else '?'}", UNAUTHENTICATED)
 
@@ -124,38 +127,37 @@ class RateLimitMetrics:
         )
 
 
-class RateLimitMiddleware:
+class RateLimiter:
+    """Admits a request or answers 429 (the gateway, ``services.ingest.gateway``, asks it)."""
+
     def __init__(
         self,
-        app: ASGIApp,
         buckets: TokenBuckets,
         identify: Callable[[Scope], Caller],
         metrics: RateLimitMetrics,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.app = app
         self.buckets = buckets
         self.identify = identify
         self.metrics = metrics
         self.monotonic = monotonic
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        caller = self.identify(scope)
+    @staticmethod
+    def applies_to(scope: Scope) -> bool:
+        return scope["path"] not in UNLIMITED_PATHS
+
+    def refusal(self, caller: Caller) -> Response | None:
+        """Spends one of ``caller``'s tokens; if there is none, the 429 to answer."""
         decision = self.buckets.take(caller.key, self.monotonic())
         if decision.allowed:
-            await self.app(scope, receive, send)
-            return
+            return None
         self.metrics.limited.labels(caller.label).inc()
         message = (
             f"more than {self.buckets.burst} requests at once or {self.buckets.rate:g} per second "
             f"for this caller; retry after {decision.retry_after_header} s"
         )
-        response = error_response(
+        return error_response(
             429,
             [ErrorItem([], "rate_limited", message)],
             headers={"Retry-After": decision.retry_after_header},
         )
-        await response(scope, receive, send)

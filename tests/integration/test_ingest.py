@@ -494,6 +494,31 @@ def test_a_dry_run_of_an_invalid_report_returns_its_errors(
     assert nothing_stored(redis_client)
 
 
+@pytest.mark.parametrize("flag", ["maybe", ""])
+def test_a_dry_run_flag_that_is_not_a_boolean_is_rejected_at_its_query_location(
+    api: httpx.Client, redis_client: redis.Redis, flag: str
+) -> None:
+    body = gigabit_report({"household_gigabit_coverage_pct": 90.0})
+    response = submit(api, "jinan", "gigabit", body, JINAN, dry_run=flag)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert (error["loc"], error["code"]) == (["query", "dry_run"], "bool_parsing")
+    assert nothing_stored(redis_client)
+    # The token is checked first: a stranger learns nothing about the flag.
+    assert submit(api, "jinan", "gigabit", body, {}, dry_run=flag).status_code == 401
+
+
+@pytest.mark.parametrize("flag", ["1", "yes", "TRUE", "on"])
+def test_a_dry_run_flag_takes_the_usual_spellings_of_true(
+    api: httpx.Client, redis_client: redis.Redis, flag: str
+) -> None:
+    body = gigabit_report({"household_gigabit_coverage_pct": 90.0})
+    response = submit(api, "jinan", "gigabit", body, JINAN, dry_run=flag)
+    assert response.status_code == 200, response.text
+    assert response.json()["dry_run"] is True
+    assert nothing_stored(redis_client)
+
+
 # Authentication and authorization -------------------------------------------------------------
 
 AUTH_CASES = [
@@ -640,3 +665,14 @@ def test_the_ingest_exports_request_metrics_by_route_template(api: httpx.Client)
     assert "pacer_http_request_duration_seconds_bucket" in body
     assert "_created" not in body
     assert promtool_check_metrics(body).returncode == 0
+
+
+def test_a_method_a_client_invents_is_counted_as_other_not_as_a_new_series(
+    api: httpx.Client,
+) -> None:
+    for invented in ("FROB", "X-EXFIL-1", "X-EXFIL-2"):
+        assert api.request(invented, "/v1/progress", headers=JINAN).status_code in (401, 405)
+    samples = parse_samples(api.get("/metrics").text)
+    methods = {dict(labels)["method"] for labels in samples["pacer_http_requests_total"]}
+    assert "other" in methods
+    assert not methods & {"FROB", "X-EXFIL-1", "X-EXFIL-2"}
