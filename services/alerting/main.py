@@ -102,7 +102,8 @@ def build_app(settings: Settings) -> Starlette:
 
     async def on_notification(message: RedisStreamMessage) -> None:
         entry_id, fields = _fields(message)
-        await fan_out(redis, entry_id, fields, settings)
+        if await fan_out(redis, entry_id, fields, settings):
+            worker.wake()  # due now: no need to wait for the worker's next poll
 
     subscribe_with_reclaimer(
         broker,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -63,7 +62,15 @@ class DeliveryWorker:
         self._clock = wall_clock
         self._jitter = jitter
         self._stopping = asyncio.Event()
+        self._woken = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """New deliveries are due now: claim them without waiting out the poll interval.
+
+        The fan-out in this process calls it; deliveries another instance created (or retries
+        coming due) are still found by polling."""
+        self._woken.set()
 
     def stop(self) -> None:
         """Claim nothing more; ``run()`` returns once the attempts in flight are done."""
@@ -94,7 +101,7 @@ class DeliveryWorker:
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
                 if len(claimed) < free:
-                    await self._pause(self._poll_interval_s)
+                    await self._pause(self._poll_interval_s, wake_early=True)
             if self._in_flight:
                 await asyncio.wait(self._in_flight, timeout=self._timeout_s + 1)
         finally:
@@ -102,9 +109,17 @@ class DeliveryWorker:
             for task in list(self._in_flight):
                 task.cancel()
 
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+    async def _pause(self, seconds: float, *, wake_early: bool = False) -> None:
+        """Wait ``seconds``, or less if stopping (or, with ``wake_early``, if woken)."""
+        waits = [asyncio.ensure_future(self._stopping.wait())]
+        if wake_early:
+            waits.append(asyncio.ensure_future(self._woken.wait()))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            self._woken.clear()
 
     async def _attempt(self, delivery_id: str) -> None:
         try:
