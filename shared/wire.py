@@ -210,18 +210,23 @@ def encode_payload(report: Report) -> str:
     return canonical_json(report.model_dump(mode="json", exclude_none=True))
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""``canonical_json``'s encoder, built once: ``json.dumps`` builds one per call (~1 us each)."""
+
+
 def encode_submission(city: str, kind: ReportKind, report: Report) -> tuple[str, str]:
     """``(encode_payload(report), body_fingerprint(city, kind, report))`` from one serialisation.
 
     On a 10,000-site report each canonical dump costs about a fifth of the ingest's time, and the
-    two differ only by the body's ``"report_id"`` member: with sorted keys it follows ``as_of``, so
-    it is the first ``,"report_id":"<id>"`` of the text (inside a JSON string every quote is
-    escaped, and no other member holds a string under that key)."""
-    payload = encode_payload(report)
+    two differ only by the body's ``"report_id"`` member: with sorted keys only ``as_of``,
+    ``indicators`` and ``period`` come before it, so it is the first ``,"report_id":"<id>"`` of
+    the text (inside a JSON string every quote is escaped, and an indicator's value is a number)."""
+    dump = _CANONICAL.encode
+    payload = dump(report.model_dump(mode="json", exclude_none=True))
     content = payload
     if report.report_id is not None:
-        content = payload.replace(f',"report_id":{canonical_json(report.report_id)}', "", 1)
-    listed = f"[{canonical_json(city)},{canonical_json(str(kind))},{content}]"
+        content = payload.replace(f',"report_id":{dump(report.report_id)}', "", 1)
+    listed = f"[{dump(city)},{dump(str(kind))},{content}]"
     return payload, hashlib.sha256(listed.encode()).hexdigest()
 
 

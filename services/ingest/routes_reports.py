@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -116,19 +116,22 @@ async def _submit(
     report_id = _report_id(report, idempotency_key)
     now = ctx.clock.now()
     errors = check_report(report, now, ctx.targets.gigabit)
-    if isinstance(report, SitesReport):
-        owners = await ctx.store.site_owners([s.site_id for s in report.sites])
-        errors += [
-            ErrorItem(
-                ["body", "sites", index, "site_id"],
-                "site_registered_elsewhere",
-                f"site {site.site_id!r} is registered to {owners[site.site_id]}",
-            )
-            for index, site in enumerate(report.sites)
-            if owners.get(site.site_id, city) != city
-        ]
-    if errors:
-        raise ApiError(422, errors)
+    site_ids = [s.site_id for s in report.sites] if isinstance(report, SitesReport) else []
+    if errors or dry_run:
+        # The accept script checks the site owners of a report it may store (one round trip);
+        # a report already refused, or only previewed, looks them up here, so its 422 lists
+        # every error, the owners' last, as it always has.
+        owners = await ctx.store.site_owners(site_ids)
+        errors += _registered_elsewhere(
+            site_ids,
+            [
+                (i, owners[site])
+                for i, site in enumerate(site_ids)
+                if owners.get(site, city) != city
+            ],
+        )
+        if errors:
+            raise ApiError(422, errors)
     if dry_run:
         summary = await ctx.store.preview(city, report)
         return _answer(
@@ -141,7 +144,9 @@ async def _submit(
         )
     payload, fingerprint = encode_submission(city, kind, report)
     envelope = ReportEnvelope(report_id, city, kind, now, payload)
-    outcome = await ctx.store.accept(envelope, fingerprint)
+    outcome = await ctx.store.accept(envelope, fingerprint, site_ids)
+    if outcome.result == "elsewhere":
+        raise ApiError(422, _registered_elsewhere(site_ids, outcome.elsewhere))
     if outcome.result == "backpressure":
         request_metrics(request).backpressure_rejections.inc()
         raise backlog_full(outcome.backlog, ctx.store.max_backlog)
@@ -158,6 +163,20 @@ async def _submit(
         status_code=status_code,
         headers={"Location": f"/v1/reports/{report_id}"},
     )
+
+
+def _registered_elsewhere(
+    site_ids: list[str], owners: Iterable[tuple[int, str]]
+) -> list[ErrorItem]:
+    """``owners``: (position in the report, owning city) of the sites another city holds."""
+    return [
+        ErrorItem(
+            ["body", "sites", index, "site_id"],
+            "site_registered_elsewhere",
+            f"site {site_ids[index]!r} is registered to {owner}",
+        )
+        for index, owner in owners
+    ]
 
 
 def _answer(

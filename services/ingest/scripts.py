@@ -12,18 +12,40 @@ with XDEL, which Pacer never does) and absent before Redis 7.0; the script then 
 still in the stream: an overestimate by at most what the aggregator acknowledged since its last
 trim (every 10 s), never an underestimate, since trimming keeps every entry a group still needs.
 
+Site owners: a 5G report whose sites are registered to another city (``names.SITE_OWNER_KEY``)
+is refused before anything else, with each such site's position and owner, and nothing is written:
+the same answer, in the same order of checks, as the ingest's own look-up before the script did it
+(one round trip instead of two). It comes before "duplicate" and "conflict" as that look-up did.
+The ids are looked up in chunks: Lua's ``unpack`` cannot spread 10,000 arguments at once.
+
 If the stream has vanished (a Redis wiped empty) it recreates the consumer groups at id 0 first,
 so no consumer can miss the entry.
 """
 
 from __future__ import annotations
 
-# KEYS: 1 report record, 2 reports stream.
+# KEYS: 1 report record, 2 reports stream, 3 site owners (site_id -> city).
 # ARGV: 1 fingerprint, 2 received_at, 3 city, 4 kind, 5 report_id, 6 payload,
-#       7 max backlog (0: no bound), 8.. consumer groups.
-# Returns {result, received_at, backlog}: result accepted, duplicate, conflict or backpressure;
-# backlog is the slowest group's backlog the script saw (0 when it did not look).
+#       7 max backlog (0: no bound), 8 number of consumer groups n, 9..8+n consumer groups,
+#       9+n.. the report's site ids in order (none for a gigabit report).
+# Returns {result, received_at, backlog, ...}: result accepted, duplicate, conflict, backpressure
+# or elsewhere; backlog is the slowest group's backlog the script saw (0 when it did not look);
+# after "elsewhere" come pairs (0-based position of the site in the report, city it belongs to).
 ACCEPT = r"""
+local groups = tonumber(ARGV[8])
+local first_site = 9 + groups
+local elsewhere = {'elsewhere', ARGV[2], 0}
+for from = first_site, #ARGV, 1000 do
+  local to = math.min(from + 999, #ARGV)
+  local owners = redis.call('HMGET', KEYS[3], unpack(ARGV, from, to))
+  for i = 1, #owners do
+    if owners[i] and owners[i] ~= ARGV[3] then
+      elsewhere[#elsewhere + 1] = from + i - 1 - first_site
+      elsewhere[#elsewhere + 1] = owners[i]
+    end
+  end
+end
+if #elsewhere > 3 then return elsewhere end
 local previous = redis.call('HMGET', KEYS[1], 'fingerprint', 'received_at')
 if previous[1] then
   if previous[1] == ARGV[1] then return {'duplicate', previous[2], 0} end
@@ -32,7 +54,7 @@ end
 local max_backlog = tonumber(ARGV[7])
 local backlog = 0
 if redis.call('EXISTS', KEYS[2]) == 0 then
-  for i = 8, #ARGV do
+  for i = 9, 8 + groups do
     redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[i], '0', 'MKSTREAM')
   end
 elseif max_backlog > 0 then

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,10 +25,12 @@ from shared.wire import (
 @dataclass(frozen=True)
 class Acceptance:
     result: str
-    """accepted, duplicate, conflict or backpressure (refused: nothing was stored)."""
+    """accepted, duplicate, conflict, backpressure or elsewhere (refused: nothing was stored)."""
     received_at: datetime
     backlog: int = 0
     """The reports the slowest consumer group still had to work through (0 if not looked at)."""
+    elsewhere: tuple[tuple[int, str], ...] = ()
+    """For elsewhere: (position in the report, owning city) of each site another city holds."""
 
 
 class ReportStore:
@@ -41,9 +44,14 @@ class ReportStore:
     def max_backlog(self) -> int:
         return self._max_backlog
 
-    async def accept(self, envelope: ReportEnvelope, fingerprint: str) -> Acceptance:
+    async def accept(
+        self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str] = ()
+    ) -> Acceptance:
+        """Stores the report unless ``site_ids`` (a 5G report's, in order) holds a site registered
+        to another city, the id is already taken, or the backlog is full."""
+        groups = names.STREAM_GROUPS[names.REPORTS_STREAM]
         raw = await self._accept(
-            keys=[names.report_key(envelope.report_id), names.REPORTS_STREAM],
+            keys=[names.report_key(envelope.report_id), names.REPORTS_STREAM, names.SITE_OWNER_KEY],
             args=[
                 fingerprint,
                 envelope.received_at.isoformat(),
@@ -52,13 +60,16 @@ class ReportStore:
                 envelope.report_id,
                 envelope.payload,
                 self._max_backlog,
-                *names.STREAM_GROUPS[names.REPORTS_STREAM],
+                len(groups),
+                *groups,
+                *site_ids,
             ],
         )
-        return Acceptance(str(raw[0]), datetime.fromisoformat(str(raw[1])), int(raw[2]))
+        elsewhere = tuple((int(raw[i]), str(raw[i + 1])) for i in range(3, len(raw), 2))
+        return Acceptance(str(raw[0]), datetime.fromisoformat(str(raw[1])), int(raw[2]), elsewhere)
 
     async def site_owners(self, site_ids: list[str]) -> dict[str, str]:
-        """site_id -> city for the ids already registered."""
+        """site_id -> city for the ids already registered (``accept`` checks them itself)."""
         if not site_ids:
             return {}
         owners = await self._redis.hmget(names.SITE_OWNER_KEY, site_ids)

@@ -419,6 +419,42 @@ def test_a_site_registered_to_another_city_is_rejected(
     assert redis_client.xlen(names.REPORTS_STREAM) == 1
 
 
+def test_a_report_naming_sites_of_another_city_stores_nothing_and_its_owner_may_send_it(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    # Registered as the aggregator registers applied sites; 3,000 sites take the accept script
+    # more than one look-up of owners.
+    redis_client.hset(names.SITE_OWNER_KEY, mapping={"QD-1500": "qingdao", "QD-2999": "qingdao"})
+    body = sites_report(*[site(f"QD-{i}") for i in range(3000)], report_id="border-1")
+    refused = submit(api, "jinan", "5g-sites", body, JINAN)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {
+            "loc": ["body", "sites", index, "site_id"],
+            "code": "site_registered_elsewhere",
+            "message": f"site 'QD-{index}' is registered to qingdao",
+        }
+        for index in (1500, 2999)
+    ]
+    assert nothing_stored(redis_client)
+    assert submit(api, "qingdao", "5g-sites", body, QINGDAO).status_code == 202
+
+
+def test_a_site_of_another_city_is_listed_after_the_reports_other_errors(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    redis_client.hset(names.SITE_OWNER_KEY, "QD-7", "qingdao")
+    body = sites_report(site("JN-1", commissioned_on="2024-07-11"), site("QD-7"))
+    for params in ({}, {"dry_run": "true"}):
+        response = submit(api, "jinan", "5g-sites", body, JINAN, **params)
+        assert response.status_code == 422
+        assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [
+            (["body", "sites", 0, "commissioned_on"], "commissioned_after_as_of"),
+            (["body", "sites", 1, "site_id"], "site_registered_elsewhere"),
+        ]
+    assert nothing_stored(redis_client)
+
+
 def test_an_oversized_body_is_413_and_a_non_json_body_415(
     api: httpx.Client, redis_client: redis.Redis
 ) -> None:
