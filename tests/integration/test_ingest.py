@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -712,3 +713,33 @@ def test_a_method_a_client_invents_is_counted_as_other_not_as_a_new_series(
     methods = {dict(labels)["method"] for labels in samples["pacer_http_requests_total"]}
     assert "other" in methods
     assert not methods & {"FROB", "X-EXFIL-1", "X-EXFIL-2"}
+
+
+def test_a_burst_of_more_requests_than_redis_connections_waits_for_one_rather_than_failing(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    burst = 150  # the ingest keeps at most 100 connections to Redis
+    senders = [JINAN, ADMIN]  # half each, well inside each token's rate limit
+
+    async def send_all() -> list[int]:
+        limits = httpx.Limits(max_connections=burst)
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=15, limits=limits) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post(
+                        "/v1/cities/jinan/reports/gigabit",
+                        json=gigabit_report({"user_5g_share_pct": 40}, report_id=f"burst-{i}"),
+                        headers=senders[i % len(senders)],
+                    )
+                    for i in range(burst)
+                )
+            )
+        return [answer.status_code for answer in answers]
+
+    # Writes paused for a second: each accept script waits inside Redis holding its connection,
+    # so the burst needs more connections than the pool has.
+    redis_client.execute_command("CLIENT", "PAUSE", "1000", "WRITE")
+    statuses = asyncio.run(send_all())
+
+    assert statuses == [202] * burst
+    assert len(redis_client.keys(names.report_key("burst-*"))) == burst
