@@ -1,4 +1,5 @@
-"""Background upkeep: consumer groups always exist, subscribers keep running, acked entries go."""
+"""Background upkeep: consumer groups always exist, subscribers keep running, acked entries go,
+consumers that left are forgotten."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 
 from shared import names
 from shared.consumers import restart_stopped_subscribers
+from shared.store.consumers import forget_departed_consumers
 from shared.store.groups import ensure_groups
 from shared.store.trim import trim_acknowledged
 
@@ -20,7 +22,7 @@ async def keep_streams_healthy(
     broker: RedisBroker, redis: Redis, check_s: float = 1.0, trim_every: int = 10
 ) -> None:
     """Every ``check_s``: revive stopped subscribers; every ``trim_every`` checks: recreate lost
-    groups and trim entries every group has acknowledged."""
+    groups, trim entries every group has acknowledged and forget consumers that left."""
     checks = 0
     while True:
         await asyncio.sleep(check_s)
@@ -31,5 +33,7 @@ async def keep_streams_healthy(
                 await ensure_groups(redis)
                 for stream in names.STREAM_GROUPS:
                     await trim_acknowledged(redis, stream)
+                    for gone in await forget_departed_consumers(redis, stream):
+                        log.info("forgot consumer %s of %s: long idle, none pending", gone, stream)
         except Exception as exc:  # Redis down: try again next time
             log.warning("stream upkeep failed: %r", exc)
