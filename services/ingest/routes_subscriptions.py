@@ -16,6 +16,7 @@ from services.ingest.auth import Principal, Role, forbidden
 from services.ingest.context import IngestContext, context, principal
 from services.ingest.errors import ApiError, ErrorItem, ErrorsBody, error_responses, from_pydantic
 from services.ingest.subscriptions_store import SubscriptionStore
+from services.ingest.validation import duplicate_keys
 from shared.dns import ResolutionError, resolve
 from shared.webhook_policy import literal_address, refusal
 from shared.wire_alerts import Subscription, SubscriptionRequest
@@ -69,10 +70,15 @@ async def _parse(request: Request) -> SubscriptionRequest:
             "send the subscription as application/json",
             loc=["header", "Content-Type"],
         )
+    body = await request.body()
     try:
-        return SubscriptionRequest.model_validate_json(await request.body())
+        subscription = SubscriptionRequest.model_validate_json(body)
     except ValidationError as exc:
         raise from_pydantic(exc) from exc
+    duplicates = duplicate_keys(body)  # as for reports: which of two "url"s would count?
+    if duplicates:
+        raise ApiError(422, duplicates)
+    return subscription
 
 
 def _check_filters(ctx: IngestContext, request: SubscriptionRequest) -> list[ErrorItem]:

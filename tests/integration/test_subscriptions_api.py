@@ -208,6 +208,22 @@ def test_an_invalid_subscription_is_422_with_its_loc_and_nothing_stored(
     assert not redis_client.exists(names.SUBSCRIPTIONS_KEY)
 
 
+def test_a_url_given_twice_is_422_at_the_repeated_key_and_nothing_stored(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    # Which of the two would a parser keep? pydantic the last, others the first: refuse both.
+    body = (
+        f'{{"url": "https://hooks.example.test/a", "secret": "{SECRET}", '
+        '"url": "https://hooks.example.test/b"}'
+    )
+    response = api.post(
+        "/v1/subscriptions", content=body, headers=ADMIN | {"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert errors_of(response) == [(["body", "url"], "duplicate_key")]
+    assert not redis_client.exists(names.SUBSCRIPTIONS_KEY)
+
+
 def test_a_non_json_body_is_415_and_malformed_json_422(api: httpx.Client) -> None:
     form = api.post(
         "/v1/subscriptions",
