@@ -312,6 +312,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, tokens_file: Path) -> I
         api = cleanup.enter_context(
             httpx.Client(base_url=services["ingest"].url, headers=bearer(ADMIN_TOKEN), timeout=10)
         )
+        # The delivery histogram's empty series must be in Prometheus before the first delivery:
+        # a series first seen after its only increase has no rate, and deliveries are quick.
+        server.wait_for_data('pacer_webhook_delivery_seconds_count{job="pacer-alerting"}')
         subscription = {"url": receiver.url, "secret": "s" * 24, "filters": {"cities": [CITY]}}
         assert api.post("/v1/subscriptions", json=subscription).status_code == 201
 
