@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -27,24 +26,12 @@ from shared import names
 from shared.domain.alert_lifecycle import Event, Notification
 from shared.domain.alerts import Alert
 from shared.settings import Settings
-from shared.store.connection import connect
-from shared.store.groups import ensure_groups
 from shared.wire_alerts import Subscription, SubscriptionFilters, notification_fields
 from shared.wire_deliveries import DeliveryRecord
-from tests.support.processes import RedisServer
 from tests.support.webhooks import WebhookReceiver
 
 SECRET = "s3cret-signing-key-0123"
 STARTS_AT = datetime(2024, 7, 15, 4, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(redis_server: RedisServer, redis_client: redis.Redis) -> AsyncIterator[Redis]:
-    """An async client on an emptied database whose consumer groups exist."""
-    client = connect(redis_server.url)
-    await ensure_groups(client)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ receivers on loopback)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,6 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from services.ingest.subscriptions_store import SubscriptionStore
-from shared.store.connection import connect
-from shared.store.groups import ensure_groups
 from shared.wire_alerts import Subscription
 from shared.wire_deliveries import DeliveryRecord
 from tests.conftest import ADMIN_TOKEN
@@ -128,14 +126,6 @@ def test_the_allow_list_admits_exactly_the_hosts_and_networks_it_names(
 
 
 # At delivery time -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def store(redis_server: RedisServer, redis_client: redis.Redis) -> AsyncIterator[Redis]:
-    client = connect(redis_server.url)
-    await ensure_groups(client)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
