@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -57,9 +56,4 @@ def build_app(settings: Settings) -> Starlette:
 
 
 def main(settings: Settings) -> None:
-    app = build_app(settings)
-    # Everything built so far lives as long as the process. Frozen, the collector's full (gen-2)
-    # passes, which each scrape's tens of thousands of short-lived objects set off, no longer
-    # walk it (as in ingest).
-    gc.freeze()
-    serve_http(app, settings.bind, settings.exporter_port)
+    serve_http(build_app(settings), settings.bind, settings.exporter_port)

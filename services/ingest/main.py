@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 
 from services.ingest.app import create_app
@@ -38,9 +37,6 @@ def main(settings: Settings) -> None:
         body_timeout_s=settings.request_body_timeout_s,
         request_timeout_s=settings.request_timeout_s,
     )
-    # Everything built so far lives as long as the process. Frozen, the collector's full (gen-2)
-    # passes no longer walk it: those passes stalled requests for tens of ms and set the p99.
-    gc.freeze()
     serve_http(
         app,
         settings.bind,
