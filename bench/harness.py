@@ -8,7 +8,6 @@ payloads, because this machine drifts by a quarter within half an hour: only rat
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -23,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from services.cli.tokens import IssuedToken, tokens_yaml
 from tests.support.processes import (  # re-exported: one way to run real processes
     REPO_ROOT,
     RedisServer,
@@ -211,17 +211,9 @@ ADMIN_TOKEN = "bench-admin"
 
 def write_tokens_file(path: Path, cities: Iterable[str]) -> Path:
     """A tokens file with one city token per city (token_for) and one admin (ADMIN_TOKEN)."""
-
-    def sha(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
-
-    lines = ["tokens:"]
-    for city in cities:
-        lines.append(
-            f"  - {{name: {city}-bench, sha256: {sha(token_for(city))}, role: city, city: {city}}}"
-        )
-    lines.append(f"  - {{name: bench-admin, sha256: {sha(ADMIN_TOKEN)}, role: admin}}")
-    path.write_text("\n".join(lines) + "\n")
+    issued = [IssuedToken(f"{city}-bench", "city", city, token_for(city)) for city in cities]
+    issued.append(IssuedToken("bench-admin", "admin", None, ADMIN_TOKEN))
+    path.write_text(tokens_yaml(issued))
     return path
 
 

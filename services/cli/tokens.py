@@ -52,9 +52,14 @@ def write_secret_file(path: Path, issued: Iterable[IssuedToken]) -> None:
         out.write("\n".join(lines) + "\n")
 
 
+def tokens_yaml(issued: Iterable[IssuedToken]) -> str:
+    """The tokens file's content (contract §3) for these tokens: their hashes, never the tokens."""
+    return yaml.safe_dump({"tokens": [t.entry() for t in issued]}, sort_keys=False)
+
+
 def write_tokens_file(path: Path, issued: Iterable[IssuedToken], secret_file: Path) -> None:
     header = f"# Pacer API tokens, SHA-256 hashes only. The tokens themselves: {secret_file}\n"
-    body = yaml.safe_dump({"tokens": [t.entry() for t in issued]}, sort_keys=False)
+    body = tokens_yaml(issued)
     partial = path.with_name(path.name + ".tmp")
     partial.write_text(header + body, encoding="utf-8")
     partial.replace(path)  # a crash mid-write never leaves a half tokens file

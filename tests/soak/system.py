@@ -8,7 +8,6 @@ is the services' supervisor: it restarts what it kills, and also anything that e
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import random
 import secrets
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from services.cli.tokens import IssuedToken, tokens_yaml
 from shared.domain.targets import Targets
 from tests.soak.load import NOW
 from tests.support.processes import RedisServer, Service
@@ -103,14 +103,13 @@ class SoakSystem:
             self.redis.stop()
 
     def _write_tokens(self) -> Path:
-        lines = ["tokens:"]
-        for city, token in self.city_tokens.items():
-            lines.append(
-                f"  - {{name: {city}-soak, sha256: {_sha(token)}, role: city, city: {city}}}"
-            )
-        lines.append(f"  - {{name: soak-admin, sha256: {_sha(self.admin_token)}, role: admin}}")
+        issued = [
+            IssuedToken(f"{city}-soak", "city", city, token)
+            for city, token in self.city_tokens.items()
+        ]
+        issued.append(IssuedToken("soak-admin", "admin", None, self.admin_token))
         path = self.directory / "tokens.yaml"
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text(tokens_yaml(issued))
         return path
 
     def _subscribe(self) -> None:
@@ -173,7 +172,3 @@ def _redis_binary() -> str:
     if path is None:
         raise RuntimeError("redis-server is not installed (apt: see .ci/run)")
     return path
-
-
-def _sha(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
