@@ -77,9 +77,10 @@ class TokenBook:
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal behind an ``Authorization: Bearer`` header, or a 401."""
         scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise _unauthenticated("missing bearer token")
-        digest = hashlib.sha256(token.strip().encode()).hexdigest()
+        digest = hashlib.sha256(token.encode()).hexdigest()
         # A lookup by the token's SHA-256, not a constant-time pass over every entry: its timing
         # depends only on the digest, which a caller cannot steer towards a stored one without a
         # SHA-256 preimage, so it reveals nothing about any token; and it costs the same with 16

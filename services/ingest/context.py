@@ -59,6 +59,10 @@ async def principal(request: Request) -> Principal:
 def known_city(ctx: IngestContext, city: str) -> str:
     if city in ctx.targets.cities:
         return city
+    raise ApiError.single(404, "unknown_city", not_a_city(ctx, city), loc=["path", "city"])
+
+
+def not_a_city(ctx: IngestContext, city: str) -> str:
+    """Why ``city`` is refused: not a city of the province (and why not, if it was retired)."""
     retired = ctx.targets.retired_cities.get(city)
-    message = f"{city!r} is not a city of the province" + (f" ({retired})" if retired else "")
-    raise ApiError.single(404, "unknown_city", message, loc=["path", "city"])
+    return f"{city!r} is not a city of the province" + (f" ({retired})" if retired else "")

@@ -29,7 +29,7 @@ from services.ingest.errors import (
     from_pydantic,
 )
 from services.ingest.observability import request_metrics
-from services.ingest.validation import check_report, duplicate_keys
+from services.ingest.validation import check_report, json_body
 from shared.domain.state import ReportKind
 from shared.wire import (
     REPORT_MODELS,
@@ -64,26 +64,6 @@ def _submit_doc(model: type[SitesReport] | type[GigabitReport]) -> dict[str, Any
     }
 
 
-async def _parse(request: Request, kind: ReportKind) -> Report:
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/json":
-        raise ApiError.single(
-            415,
-            "unsupported_media_type",
-            "send the report as application/json",
-            loc=["header", "Content-Type"],
-        )
-    body = await request.body()
-    try:
-        report = REPORT_MODELS[kind].model_validate_json(body)
-    except ValidationError as exc:
-        raise from_pydantic(exc) from exc
-    duplicates = duplicate_keys(body)
-    if duplicates:
-        raise ApiError(422, duplicates)
-    return report
-
-
 def _report_id(report: Report, idempotency_key: str | None) -> str:
     if idempotency_key is not None:
         if report.report_id is not None and report.report_id != idempotency_key:
@@ -112,7 +92,7 @@ async def _submit(
     known_city(ctx, city)
     if not who.may_write(city):
         raise forbidden(f"{who.name} ({who.role}) may not write reports for {city}")
-    report = await _parse(request, kind)
+    report = await json_body(request, REPORT_MODELS[kind], "the report")
     report_id = _report_id(report, idempotency_key)
     now = ctx.clock.now()
     errors = check_report(report, now, ctx.targets.gigabit)

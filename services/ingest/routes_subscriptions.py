@@ -10,13 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from services.ingest.auth import Principal, Role, forbidden
-from services.ingest.context import IngestContext, context, principal
-from services.ingest.errors import ApiError, ErrorItem, ErrorsBody, error_responses, from_pydantic
+from services.ingest.context import IngestContext, context, not_a_city, principal
+from services.ingest.errors import ApiError, ErrorItem, ErrorsBody, error_responses
 from services.ingest.subscriptions_store import SubscriptionStore
-from services.ingest.validation import duplicate_keys
+from services.ingest.validation import json_body
 from shared.dns import ResolutionError, resolve
 from shared.webhook_policy import literal_address, refusal
 from shared.wire_alerts import Subscription, SubscriptionRequest
@@ -61,35 +61,15 @@ Admin = Annotated[Principal, Depends(admin)]
 Store = Annotated[SubscriptionStore, Depends(store)]
 
 
-async def _parse(request: Request) -> SubscriptionRequest:
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/json":
-        raise ApiError.single(
-            415,
-            "unsupported_media_type",
-            "send the subscription as application/json",
-            loc=["header", "Content-Type"],
-        )
-    body = await request.body()
-    try:
-        subscription = SubscriptionRequest.model_validate_json(body)
-    except ValidationError as exc:
-        raise from_pydantic(exc) from exc
-    duplicates = duplicate_keys(body)  # as for reports: which of two "url"s would count?
-    if duplicates:
-        raise ApiError(422, duplicates)
-    return subscription
-
-
 def _check_filters(ctx: IngestContext, request: SubscriptionRequest) -> list[ErrorItem]:
     errors: list[ErrorItem] = []
     for index, city in enumerate(request.filters.cities or []):
         if city not in ctx.targets.cities:
-            retired = ctx.targets.retired_cities.get(city)
-            message = f"{city!r} is not a city of the province" + (
-                f" ({retired})" if retired else ""
+            errors.append(
+                ErrorItem(
+                    ["body", "filters", "cities", index], "unknown_city", not_a_city(ctx, city)
+                )
             )
-            errors.append(ErrorItem(["body", "filters", "cities", index], "unknown_city", message))
     for index, program in enumerate(request.filters.programs or []):
         if program not in ctx.targets.program_ids:
             errors.append(
@@ -146,7 +126,7 @@ async def create_subscription(
     subscriptions: Store,
     _: Admin,
 ) -> JSONResponse:
-    wanted = await _parse(request)
+    wanted = await json_body(request, SubscriptionRequest, "the subscription")
     errors = _check_filters(ctx, wanted) + await _check_url(ctx, wanted)
     if errors:
         raise ApiError(422, errors)

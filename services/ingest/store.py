@@ -10,7 +10,6 @@ from redis.asyncio import Redis
 
 from services.ingest import scripts
 from shared import names
-from shared.domain.state import ReportKind
 from shared.wire import (
     GigabitReport,
     Report,
@@ -18,7 +17,6 @@ from shared.wire import (
     ReportRecord,
     ReportSummary,
     SitesReport,
-    encode_payload,
 )
 
 
@@ -115,13 +113,3 @@ def _stored_as_of_and_value(stored: str, is_site: bool) -> tuple[str, str]:
     version, rest = stored.split("\t", 1)
     value = rest if is_site else rest.split("\t", 1)[0]
     return version.split("/", 1)[0], value
-
-
-def kind_of(report: Report) -> ReportKind:
-    return ReportKind.SITES if isinstance(report, SitesReport) else ReportKind.GIGABIT
-
-
-def envelope_for(
-    report_id: str, city: str, report: Report, received_at: datetime
-) -> ReportEnvelope:
-    return ReportEnvelope(report_id, city, kind_of(report), received_at, encode_payload(report))

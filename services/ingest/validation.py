@@ -1,4 +1,5 @@
-"""Checks of a parsed report against "now" and the targets (pure: no I/O)."""
+"""Checks of a request's JSON body (``json_body``), and of a parsed report against "now" and the
+targets (pure: no I/O)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,40 @@ import json
 import math
 import threading
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from services.ingest.errors import ErrorItem
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from services.ingest.errors import ApiError, ErrorItem, from_pydantic
 from shared.domain.calendar import Period, local_date
 from shared.domain.targets import GigabitProgram
 from shared.wire import GigabitReport, Report, SitesReport
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+async def json_body(request: Request, model: type[_Model], what: str) -> _Model:
+    """The request's body as ``model``: 415 unless it is ``application/json`` ("send ``what`` as
+    application/json"); 422 listing every problem if ``model`` refuses it, or if an object names
+    a member twice (see ``duplicate_keys``)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise ApiError.single(
+            415,
+            "unsupported_media_type",
+            f"send {what} as application/json",
+            loc=["header", "Content-Type"],
+        )
+    body = await request.body()
+    try:
+        parsed = model.model_validate_json(body)
+    except ValidationError as exc:
+        raise from_pydantic(exc) from exc
+    duplicates = duplicate_keys(body)
+    if duplicates:
+        raise ApiError(422, duplicates)
+    return parsed
 
 
 def check_dates(report: Report, now: datetime) -> list[ErrorItem]:
