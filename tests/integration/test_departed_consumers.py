@@ -40,11 +40,11 @@ def test_an_idle_consumer_without_pending_entries_is_forgotten_and_a_busy_one_is
     [(_, [(acked, _)])] = redis_client.xreadgroup(GROUP, "old-pod-a", {STREAM: ">"}, count=1)
     redis_client.xack(STREAM, GROUP, acked)
     redis_client.xreadgroup(GROUP, "old-pod-b", {STREAM: ">"}, count=1)
-    time.sleep(0.05)
+    time.sleep(0.5)  # old pods idle 500 ms; new-pod idle far less than the 250 ms threshold
     [(_, [(fresh, _)])] = redis_client.xreadgroup(GROUP, "new-pod", {STREAM: ">"}, count=1)
     redis_client.xack(STREAM, GROUP, fresh)  # nothing pending, but active just now
 
-    assert forget(redis_server, stale_after_ms=30) == [f"{GROUP}/old-pod-a"]
+    assert forget(redis_server, stale_after_ms=250) == [f"{GROUP}/old-pod-a"]
 
     # old-pod-b keeps its pending entry for the reclaimer; new-pod is alive.
     assert consumers(redis_client) == {"old-pod-b", "new-pod"}
