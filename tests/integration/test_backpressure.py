@@ -174,13 +174,19 @@ def test_a_retry_of_an_accepted_report_answers_duplicate_even_over_the_bound(
     assert rejections(api) == before
 
 
-def test_a_dry_run_is_answered_whatever_the_backlog(api: httpx.Client) -> None:
+def test_a_dry_run_is_answered_whatever_the_backlog(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
     fill_backlog(api)
+    refused_before = rejections(api)
 
     response = submit(api, report("just-checking"), dry_run="true")
 
     assert response.status_code == 200
     assert response.json()["status"] == "valid"
+    assert rejections(api) == refused_before  # not a refusal
+    assert redis_client.xlen(names.REPORTS_STREAM) == MAX_BACKLOG  # and nothing appended
+    assert not redis_client.exists(names.report_key("just-checking"))
 
 
 def test_pacer_client_waits_retry_after_and_resubmits_the_same_report_id(
