@@ -176,9 +176,16 @@ async def test_a_delivery_to_an_internal_address_is_dead_lettered_without_a_requ
 
 
 async def test_an_allowed_name_is_delivered_to_the_vetted_address_with_its_own_host_header(
-    store: Redis, receiver: WebhookReceiver
+    store: Redis, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = receiver.url.replace("127.0.0.1", "localhost")
+    # A name only the worker's own lookup knows: if it let httpx look the name up again (the
+    # window DNS rebinding uses) instead of connecting to the address it vetted, nothing arrives.
+    async def vetted_lookup(host: str, port: int) -> list[str]:
+        assert host == "hooks.rebind.invalid"
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr("services.alerting.delivery.worker.resolve", vetted_lookup)
+    url = receiver.url.replace("127.0.0.1", "hooks.rebind.invalid")
     await stored_subscription(store, url)
     settings = delivery_settings(webhook_allowed_hosts="127.0.0.0/8")  # by address, not name
     async with running_worker(store, settings):
@@ -186,7 +193,7 @@ async def test_an_allowed_name_is_delivered_to_the_vetted_address_with_its_own_h
         await eventually(lambda: finished(store))
     assert (await the_delivery(store)).status == "delivered"
     [request] = receiver.received
-    assert request.headers["host"] == url.split("/")[2]  # localhost:<port>
+    assert request.headers["host"] == url.split("/")[2]  # hooks.rebind.invalid:<port>
 
 
 class _Redirector:
