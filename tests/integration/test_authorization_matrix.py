@@ -22,6 +22,7 @@ from services.ingest.app import create_app
 from services.ingest.auth import TokenBook
 from services.ingest.context import IngestContext
 from services.ingest.store import ReportStore
+from shared import names
 from shared.clock import parse_clock
 from shared.targets import load_targets
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
@@ -197,3 +198,15 @@ def test_each_caller_gets_the_contracts_status_on_each_route(
         assert error["code"] == {401: "unauthenticated", 403: "forbidden"}[response.status_code]
     if response.status_code == 401:
         assert response.headers["WWW-Authenticate"] == "Bearer"
+    if response.status_code in (401, 403):
+        assert_refused_left_no_trace(route, redis_client)
+
+
+def assert_refused_left_no_trace(route: tuple[str, str], redis_client: redis.Redis) -> None:
+    """A refused write changed nothing: only what the row's own set-up made is there."""
+    method, path = route
+    if method == "POST" and "/reports/" in path:
+        assert not redis_client.keys(names.report_key("*"))
+    if path.startswith("/v1/subscriptions"):
+        made_by_set_up = 1 if "{subscription_id}" in path else 0
+        assert redis_client.hlen(names.SUBSCRIPTIONS_KEY) == made_by_set_up
