@@ -76,6 +76,18 @@ def city_periods_key(city: str, kind: str) -> str:
     return f"{PREFIX}:city:{{{city}}}:periods:{kind}"
 
 
+def city_latest_as_of_key(city: str) -> str:
+    """Hash report kind -> the latest ``as_of`` (YYYY-MM-DD) among the city's applied reports of
+    that kind: the ``A`` of the judgement day (contract §1.1)."""
+    return f"{PREFIX}:city:{{{city}}}:latest-as-of"
+
+
+def city_period_received_key(city: str, kind: str) -> str:
+    """Hash YYYY-MM period -> epoch seconds of the earliest receipt among the city's applied
+    reports of this kind for that month (on time or late, contract §6)."""
+    return f"{PREFIX}:city:{{{city}}}:received:{kind}"
+
+
 def last_received_field(city: str, kind: str) -> str:
     return f"{city}|{kind}"
 

@@ -47,6 +47,8 @@ class ReportApplier:
             names.PROGRESS_STREAM,
             names.city_periods_key(envelope.city, envelope.kind),
             names.LAST_RECEIVED_KEY,
+            names.city_latest_as_of_key(envelope.city),
+            names.city_period_received_key(envelope.city, envelope.kind),
         ]
         progress_groups = names.STREAM_GROUPS[names.PROGRESS_STREAM]
         args = [

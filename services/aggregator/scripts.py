@@ -11,7 +11,8 @@ from __future__ import annotations
 
 # Shared head: skip reports already finished (a redelivery), then make sure downstream groups exist.
 # KEYS: 1 report, 2 reports stream, 3 progress stream, 4 city periods, 5 last-received,
-#       then the kind's own keys.
+#       6 city latest as_of by kind, 7 city first receipt by period (this kind), then the kind's
+#       own keys.
 # ARGV: 1 report_id, 2 city, 3 group, 4 entry id, 5 applied_at, 6 received epoch, 7 period,
 #       8 version, 9 kind, 10 last-received field, 11 number of progress groups, then the groups,
 #       then the kind's own items.
@@ -29,6 +30,17 @@ local created, updated, unchanged = 0, 0, 0
 
 _TAIL = r"""
 redis.call('SADD', KEYS[4], ARGV[7])
+-- The judgement day needs the latest as_of of the kind (the version starts with it), and the
+-- history needs when each month was first reported.
+local report_as_of = string.sub(version, 1, 10)
+local latest_as_of = redis.call('HGET', KEYS[6], ARGV[9])
+if not latest_as_of or report_as_of > latest_as_of then
+  redis.call('HSET', KEYS[6], ARGV[9], report_as_of)
+end
+local first_received = redis.call('HGET', KEYS[7], ARGV[7])
+if not first_received or tonumber(ARGV[6]) < tonumber(first_received) then
+  redis.call('HSET', KEYS[7], ARGV[7], ARGV[6])
+end
 local previous = tonumber(redis.call('HGET', KEYS[5], ARGV[10]) or '0')
 if tonumber(ARGV[6]) > previous then
   redis.call('HSET', KEYS[5], ARGV[10], ARGV[6])
@@ -46,7 +58,7 @@ redis.call('XADD', KEYS[3], '*', 'report_id', ARGV[1], 'city', ARGV[2], 'kind', 
 return {'applied', created, updated, unchanged}
 """
 
-# Sites. Own KEYS: 6 city sites, 7 city site-days, 8 site owners.
+# Sites. Own KEYS: 8 city sites, 9 city site-days, 10 site owners.
 # Own items: pairs (site_id, record) where record = "status\tcommissioned_on\t...".
 # Stored value: "<version>\t<record>".
 # A report holds up to 10,000 sites: reads and writes go in batches of CHUNK (one HMGET or HSET
@@ -65,8 +77,8 @@ end
 local owners, stored = {}, {}
 for from = 1, #ids, CHUNK do
   local to = math.min(from + CHUNK - 1, #ids)
-  local got_owners = redis.call('HMGET', KEYS[8], unpack(ids, from, to))
-  local got_stored = redis.call('HMGET', KEYS[6], unpack(ids, from, to))
+  local got_owners = redis.call('HMGET', KEYS[10], unpack(ids, from, to))
+  local got_stored = redis.call('HMGET', KEYS[8], unpack(ids, from, to))
   for j = 1, to - from + 1 do
     owners[from + j - 1] = got_owners[j]
     stored[from + j - 1] = got_stored[j]
@@ -121,18 +133,18 @@ local function hset_all(key, pairs_flat)
     redis.call('HSET', key, unpack(pairs_flat, from, to))
   end
 end
-hset_all(KEYS[6], site_writes)
-hset_all(KEYS[8], owner_writes)
+hset_all(KEYS[8], site_writes)
+hset_all(KEYS[10], owner_writes)
 for day, delta in pairs(day_deltas) do
-  if delta ~= 0 and redis.call('HINCRBY', KEYS[7], day, delta) <= 0 then
-    redis.call('HDEL', KEYS[7], day)
+  if delta ~= 0 and redis.call('HINCRBY', KEYS[9], day, delta) <= 0 then
+    redis.call('HDEL', KEYS[9], day)
   end
 end
 """
     + _TAIL
 )
 
-# Gigabit indicators. Own KEYS: 6 city indicators, 7 city indicator history.
+# Gigabit indicators. Own KEYS: 8 city indicators, 9 city indicator history.
 # Own ARGV after the groups: as_of, then pairs (indicator, value text).
 # Stored value: "<version>\t<value>\t<as_of>\t<report_id>".
 APPLY_GIGABIT = (
@@ -142,18 +154,18 @@ local as_of = ARGV[first_item]
 for i = first_item + 1, #ARGV, 2 do
   local key, value = ARGV[i], ARGV[i + 1]
   local reading = value .. '\t' .. as_of .. '\t' .. ARGV[1]
-  redis.call('RPUSH', KEYS[7], key .. '\t' .. reading)
-  local stored = redis.call('HGET', KEYS[6], key)
+  redis.call('RPUSH', KEYS[9], key .. '\t' .. reading)
+  local stored = redis.call('HGET', KEYS[8], key)
   if not stored then
     created = created + 1
-    redis.call('HSET', KEYS[6], key, version .. '\t' .. reading)
+    redis.call('HSET', KEYS[8], key, version .. '\t' .. reading)
   else
     local stored_version, stored_value = string.match(stored, '^([^\t]*)\t([^\t]*)')
     if version <= stored_version then
       unchanged = unchanged + 1
     else
       if value == stored_value then unchanged = unchanged + 1 else updated = updated + 1 end
-      redis.call('HSET', KEYS[6], key, version .. '\t' .. reading)
+      redis.call('HSET', KEYS[8], key, version .. '\t' .. reading)
     end
   end
 end

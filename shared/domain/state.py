@@ -27,8 +27,15 @@ class CityState:
     sites_by_day: dict[date, int] = field(default_factory=dict)
     """In-service sites Pacer holds for the city, by commissioning day."""
     indicators: dict[str, IndicatorReading] = field(default_factory=dict)
+    indicator_history: tuple[tuple[str, IndicatorReading], ...] = ()
+    """Every applied indicator value, (key, reading), in the order the reports were applied."""
     last_received: dict[ReportKind, datetime] = field(default_factory=dict)
     reported_periods: dict[ReportKind, frozenset[Period]] = field(default_factory=dict)
+    """Months with an applied report of the kind (a rejected report does not count)."""
+    latest_as_of: dict[ReportKind, date] = field(default_factory=dict)
+    """The latest ``as_of`` among the applied reports of each kind (``A`` of contract §1.1)."""
+    period_received: dict[ReportKind, dict[Period, datetime]] = field(default_factory=dict)
+    """When each reported month's first applied report was received."""
 
     def sites_between(self, first: date, last: date) -> int:
         """In-service sites commissioned on days first..last inclusive."""
