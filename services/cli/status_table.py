@@ -13,6 +13,7 @@ from rich.text import Text
 from shared.domain.calendar import PROVINCE_TZ
 
 STATUS_STYLES = {
+    "no_data": "dim",
     "on_track": "green",
     "at_risk": "yellow",
     "behind": "red",
@@ -22,6 +23,8 @@ STATUS_STYLES = {
 SEVERITY_STYLES = {"critical": "bold red", "warning": "yellow"}
 BAR_WIDTH = 16
 SITE_ROLLOUT, SITE_DENSITY, INDICATORS = "site_rollout", "site_density", "indicator_thresholds"
+UNVERIFIED_MARK = "*"
+"""After a target built on the targets file's illustrative baselines or quotas."""
 
 
 def _bar(completed: float, total: float, status: str) -> ProgressBar:
@@ -62,15 +65,15 @@ def program_cell(program: dict[str, Any] | None) -> RenderableType:
         return Text("-", style="dim")
     status = str(program.get("status", ""))
     kind = program.get("kind")
-    if kind == SITE_ROLLOUT:
+    judged = f"as of {program['judged_as_of']}" if program.get("judged_as_of") else ""
+    if kind in (SITE_ROLLOUT, SITE_DENSITY):
         new, target = program["sites"]["new"], program["sites"]["target_new"]
         planned = program["sites"]["planned_new_to_date"]
-        return _cell(
-            _bar(new, target, status), f"{new:,} of {target:,} · plan {planned:,.0f}", status
-        )
-    if kind == SITE_DENSITY:
-        actual, target = float(program["actual"]), float(program["target"])
-        return _cell(_bar(actual, target, status), f"{actual:.1f} of {target:.0f} per 10k", status)
+        figures = f"{new:,} of {target:,}{UNVERIFIED_MARK * _unverified(program)}"
+        figures += f" · plan {planned:,.0f}"
+        if kind == SITE_DENSITY:
+            figures += f" · {float(program['density']['actual']):.1f}/10k"
+        return _cell(_bar(new, target, status), f"{figures}\n{judged}", status)
     if kind == INDICATORS:
         passing, total = int(program["actual"]), int(program["target"])
         failing = [
@@ -78,16 +81,23 @@ def program_cell(program: dict[str, Any] | None) -> RenderableType:
             for key, ind in program.get("indicators", {}).items()
             if ind.get("passing") is False and ind.get("value") is not None
         ]
-        cell = _cell(_bar(passing, total, status), f"{passing} of {total} passing", status)
+        cell = _cell(
+            _bar(passing, total, status), f"{passing} of {total} passing\n{judged}", status
+        )
         if failing:
             return Group(cell, Text("fails " + ", ".join(failing), style="red"))
         return cell
     return Text(status)
 
 
+def _unverified(program: dict[str, Any]) -> bool:
+    return program.get("baseline_verified") is False
+
+
 def _overdue_cell(city: dict[str, Any]) -> Text:
     owed = [
-        f"{kind} {report.get('latest_due_period')}"
+        f"{kind} since {report.get('missing_since')}"
+        + (f" ({report['missing_months']} months)" if report.get("missing_months", 0) > 1 else "")
         for kind, report in sorted(city.get("reports", {}).items())
         if report.get("overdue")
     ]
@@ -142,7 +152,8 @@ def _province_cell(program_id: str, document: dict[str, Any]) -> RenderableType:
         c["programs"].get(program_id, {}).get("status") for c in document["cities"].values()
     }
     # The province is as far along as its furthest-behind city.
-    status = next((s for s in ("missed", "behind", "at_risk") if s in statuses), "met")
+    worst = ("missed", "behind", "at_risk", "no_data", "on_track")
+    status = next((s for s in worst if s in statuses), "met")
     return _cell(_bar(met, total, status), f"{met} of {total} cities meet it", status)
 
 
@@ -177,6 +188,15 @@ def alerts_table(alerts: list[dict[str, Any]], limit: int) -> Table:
 
 def render_status(console: Console, document: dict[str, Any], alert_limit: int = 0) -> None:
     console.print(cities_table(document))
+    programs = document["province"]["programs"].values()
+    if any(_unverified(p) for p in programs):
+        console.print(
+            Text(
+                f"{UNVERIFIED_MARK} baselines and targets from the targets file's illustrative "
+                "allocation, not verified official figures",
+                style="dim",
+            )
+        )
     if document["alerts"]:
         console.print(alerts_table(document["alerts"], alert_limit))
     else:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 from prometheus_client.core import Metric
 
 from services.exporter.exposition import Gauge, TextExposition, as_metric
 from services.exporter.snapshot import Snapshot
+from shared.domain.calendar import end_of_day, start_of_day
 from shared.domain.plan import ALL_STATUSES, Status
 from shared.domain.progress import (
     GigabitProgress,
@@ -51,15 +52,16 @@ class PacerCollector:
     def gauges(self) -> Iterator[Gauge]:
         """Every family, lazily: the scrape duration, last, counts the rendering before it."""
         started = time.perf_counter()
+        targets, now = self._targets, self._now
         sites = [
-            (city.id, city_site_progress(program, city, state, self._now))
+            (city.id, city_site_progress(targets, program, city, state, now))
             for city, state in self._cities()
-            for program in self._targets.site_programs
+            for program in targets.site_programs
         ]
         gigabit = [
-            (city.id, city_gigabit_progress(program, state, self._now))
+            (city.id, city_gigabit_progress(targets, program, state, now))
             for city, state in self._cities()
-            for program in self._targets.gigabit_programs
+            for program in targets.gigabit_programs
         ]
         yield from self._site_families(sites)
         yield from self._program_families(sites, gigabit)
@@ -67,6 +69,7 @@ class PacerCollector:
             [(city, progress) for city, progress in gigabit if progress.program == self._gigabit_id]
         )
         yield self._last_received()
+        yield self._latest_period()
         yield self._alerts()
         yield from self._stream_families()
         yield from self._exporter_families(started)
@@ -97,8 +100,8 @@ class PacerCollector:
 
         new = Gauge(
             "pacer_5g_sites_new",
-            "New in-service 5G sites the city has added since the program's start "
-            "(counted up to today, or the deadline once it has passed).",
+            "New in-service 5G sites the city has added since the program's start, counted up "
+            "to the program's judgement day (pacer_program_judged_as_of_timestamp_seconds).",
             ("city", "program"),
         )
         target = Gauge(
@@ -108,8 +111,8 @@ class PacerCollector:
         )
         planned = Gauge(
             "pacer_5g_sites_planned_new",
-            "New in-service 5G sites the city should have added by now under the program's plan "
-            "(linear from start to deadline, or through the plan's monthly milestones).",
+            "New in-service 5G sites the city should have added by the end of the judgement day "
+            "under the program's plan (through its monthly milestones, linear between them).",
             ("city", "program"),
         )
         for city_id, progress in sites:
@@ -123,26 +126,49 @@ class PacerCollector:
     ) -> Iterator[Gauge]:
         ratio = Gauge(
             "pacer_program_attainment_ratio",
-            "Attainment against the plan to date: new over planned sites (site_rollout), "
-            "in-service over planned density (site_density), or the share of thresholded gigabit "
-            "indicators that pass (indicator_thresholds).",
+            "Attainment at the judgement day: new over planned-to-date new sites (site_rollout "
+            "and site_density), or the share of thresholded gigabit indicators that pass "
+            "(indicator_thresholds). No sample while the city has no data.",
             ("city", "program"),
         )
         status = Gauge(
             "pacer_program_status",
             "1 for the city's current status on the program, 0 for every other status "
-            "(on_track, at_risk, behind, met, missed).",
+            "(no_data, on_track, at_risk, behind, met, missed).",
             ("city", "program", "status"),
         )
-        standings: list[tuple[str, str, float, Status]] = [
-            (city, p.program, p.attainment, p.status) for city, p in sites
-        ] + [(city, p.program, p.attainment, p.status) for city, p in gigabit]
-        for city, program, attainment, current in standings:
-            ratio.add((city, program), attainment)
+        judged = Gauge(
+            "pacer_program_judged_as_of_timestamp_seconds",
+            "End of the day the city is judged on for the program (contract 1.1: the later of "
+            "the last past-due month's end and its latest report's as_of, held at the "
+            "deadline), as Unix time.",
+            ("city", "program"),
+        )
+        standings: list[tuple[str, str, float | None, Status, date]] = [
+            (city, p.program, p.attainment, p.status, p.judged_as_of) for city, p in sites
+        ] + [(city, p.program, p.attainment, p.status, p.judged_as_of) for city, p in gigabit]
+        for city, program, attainment, current, day in standings:
+            if attainment is not None:
+                ratio.add((city, program), attainment)
             for candidate in ALL_STATUSES:
                 status.add((city, program, candidate), float(candidate is current))
+            judged.add((city, program), end_of_day(day).timestamp())
         yield ratio
         yield status
+        yield judged
+        yield self._baselines_verified()
+
+    def _baselines_verified(self) -> Gauge:
+        family = Gauge(
+            "pacer_program_baseline_verified",
+            "1 when the program's city baselines and targets are official figures, 0 while they "
+            "are the targets file's illustrative allocation.",
+            ("program",),
+        )
+        for program in self._targets.site_programs:
+            verified = self._targets.baselines_verified and program.quotas_verified
+            family.add((program.id,), float(verified))
+        return family
 
     def _gigabit_families(self, gigabit: list[tuple[str, GigabitProgress]]) -> Iterator[Gauge]:
         threshold = Gauge(
@@ -166,20 +192,20 @@ class PacerCollector:
 
         value = Gauge(
             "pacer_gigabit_indicator_value",
-            "The city's current value of a gigabit-city indicator: the one from its report with "
-            "the latest as_of (only indicators the city has reported).",
+            "The city's value of a gigabit-city indicator in force at the judgement day: the one "
+            "with the latest as_of on or before it (only indicators the city has reported).",
             ("city", "indicator"),
         )
         passing = Gauge(
             "pacer_gigabit_indicator_passing",
-            "1 when the city's current value of a thresholded indicator meets the threshold, "
-            "0 when it fails or has not been reported.",
+            "1 when the city's value of a thresholded indicator in force at the judgement day "
+            "meets the threshold, 0 when it fails or has not been reported.",
             ("city", "indicator"),
         )
         met = Gauge(
             "pacer_gigabit_standard_met",
-            "1 when every thresholded gigabit-city indicator of the city passes on its current "
-            "value, else 0.",
+            "1 when every thresholded gigabit-city indicator of the city passes on its value in "
+            "force at the judgement day, else 0.",
             ("city",),
         )
         for city, progress in gigabit:
@@ -202,6 +228,19 @@ class PacerCollector:
         for city, state in self._cities():
             for kind, received in state.last_received.items():
                 family.add((city.id, kind), received.timestamp())
+        return family
+
+    def _latest_period(self) -> Gauge:
+        family = Gauge(
+            "pacer_report_latest_period",
+            "The latest month the city has an applied report of this kind for, as the Unix time "
+            "of that month's first day (00:00 Asia/Shanghai); absent until one is.",
+            ("city", "kind"),
+        )
+        for city, state in self._cities():
+            for kind, periods in state.reported_periods.items():
+                if periods:
+                    family.add((city.id, kind), start_of_day(max(periods).first_day).timestamp())
         return family
 
     def _alerts(self) -> Gauge:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from shared.domain.calendar import PROVINCE_TZ, Period
-from shared.domain.plan import TRAILING_RATE_DAYS
+from shared.domain.plan import TRAILING_RATE_DAYS, ProjectionKind
 from shared.domain.progress import GigabitProgress, IndicatorStanding, ReportStanding, SiteProgress
 from shared.domain.targets import Indicator, ProgramKind, SiteProgram
 
@@ -21,18 +21,15 @@ PROVINCE = "The province"
 def behind_plan(subject: str, program: SiteProgram, progress: SiteProgress) -> dict[str, str]:
     return {
         "summary": f"{subject} is behind plan on {program.id} "
-        f"(attainment {_ratio(progress.attainment)})",
+        f"(attainment {_ratio(progress.attainment)} as of {progress.judged_as_of})",
         "description": _site_facts(program, progress),
     }
 
 
 def projected_miss(subject: str, program: SiteProgram, progress: SiteProgress) -> dict[str, str]:
-    if progress.projected_completion is None:
-        when = f"never done at the current rate (deadline {program.deadline})"
-    else:
-        when = f"done {progress.projected_completion}, after the deadline {program.deadline}"
     return {
-        "summary": f"{subject} is projected to miss {program.id}: {when}",
+        "summary": f"{subject} is projected to miss {program.id}: "
+        f"{_projection(progress)}, deadline {program.deadline}",
         "description": _site_facts(program, progress),
     }
 
@@ -46,7 +43,7 @@ def target_missed(subject: str, program: SiteProgram, progress: SiteProgress) ->
 
 
 def indicator_below_threshold(
-    subject: str, program_id: str, deadline: date, standing: IndicatorStanding
+    subject: str, program_id: str, progress: GigabitProgress, standing: IndicatorStanding
 ) -> dict[str, str]:
     indicator, reading = standing.indicator, standing.reading
     assert reading is not None  # a missing value is not below its threshold
@@ -54,9 +51,10 @@ def indicator_below_threshold(
     return {
         "summary": f"{subject}: {indicator.key} is {value} on {program_id}, "
         f"needs {_requirement(indicator)}",
-        "description": f"{indicator.meaning} ({indicator.key}): latest value {value} "
-        f"as of {reading.as_of} (report {reading.report_id}); rule {_requirement(indicator)}, "
-        f"{_verification(indicator)}. The deadline is the {_end_of(deadline)}.",
+        "description": f"{indicator.meaning} ({indicator.key}): value in force at the end of "
+        f"{progress.judged_as_of} is {value} (as of {reading.as_of}, report {reading.report_id}); "
+        f"rule {_requirement(indicator)}, {_verification(indicator)}. "
+        f"The deadline is the {_end_of(progress.deadline)}.",
     }
 
 
@@ -67,23 +65,32 @@ def standard_not_met(subject: str, progress: GigabitProgress) -> dict[str, str]:
         "summary": f"{subject} did not meet {progress.program} by {progress.deadline}: "
         f"{len(failing)} of {len(progress.thresholded)} indicators fail",
         "description": f"{progress.passing_count} of {len(progress.thresholded)} indicators with "
-        f"a threshold pass on their latest value. Failing: {details}. "
+        f"a threshold pass on their value at the deadline. Failing: {details}. "
         f"The deadline was the {_end_of(progress.deadline)}.",
     }
 
 
 def report_overdue(subject: str, standing: ReportStanding, due_day: int) -> dict[str, str]:
-    period = standing.latest_due
-    assert period is not None  # nothing is overdue before the first report is due
-    due = _due_date(period, due_day)
+    first, latest = standing.missing[0], standing.missing[-1]
+    count = len(standing.missing)
+    months = f"{count} month" + ("s" if count != 1 else "")
+    if count == 1:
+        which = f"the {standing.kind} report for {latest} is overdue"
+    else:
+        which = f"{standing.kind} reports are overdue for {months}, {first} to {latest}"
     if standing.last_received is None:
         last = f"no {standing.kind} report received yet"
     else:
         last = f"last {standing.kind} report received {_instant(standing.last_received)}"
+    closing = (
+        " A missing month closes a programme whose deadline has passed."
+        if standing.critical
+        else ""
+    )
     return {
-        "summary": f"{subject}'s {standing.kind} report for {period} is overdue (due {due})",
-        "description": f"No {standing.kind} report for {period}, "
-        f"due by the {_end_of(due)}; {last}.",
+        "summary": f"{subject}: {which} (due {_due_date(latest, due_day)})",
+        "description": f"Missing since {first} ({months}); the report for {latest} was due by "
+        f"the {_end_of(_due_date(latest, due_day))}; {last}.{closing}",
     }
 
 
@@ -91,42 +98,53 @@ def report_overdue(subject: str, standing: ReportStanding, due_day: int) -> dict
 
 
 def _site_facts(program: SiteProgram, progress: SiteProgress) -> str:
-    """actual, expected, shortfall, attainment, target, deadline and projected completion."""
+    """actual, expected, shortfall, attainment, target, deadline and projected completion, all
+    at the judgement day."""
+    judged = progress.judged_as_of
+    actual = f"actual {_count(progress.new_sites)} new sites since {program.start}"
+    expected = f"expected {_count(progress.planned_new)} by the end of {judged}"
+    target = f"target {_count(progress.target_new)} new sites"
     if progress.kind is ProgramKind.SITE_DENSITY:
-        actual = (
-            f"actual {_count(progress.in_service)} sites in service "
-            f"({_density(progress.density_per_10k)} per 10k), "
-            f"{_count(progress.new_sites)} new since {program.start}"
+        actual += (
+            f" ({_count(progress.in_service)} in service, "
+            f"{_density(progress.density_per_10k)} per 10k)"
         )
-        expected = (
-            f"expected {_count(progress.baseline_sites + progress.planned_new)} by now "
-            f"({_density(progress.planned_density_per_10k)} per 10k)"
-        )
-        target = (
-            f"target {_count(progress.baseline_sites + progress.target_new)} sites "
-            f"({_density(progress.target_density_per_10k)} per 10k)"
-        )
-    else:
-        actual = f"actual {_count(progress.new_sites)} new sites since {program.start}"
-        expected = f"expected {_count(progress.planned_new)} by now"
-        target = f"target {_count(progress.target_new)} new sites"
+        expected += f" ({_density(progress.planned_density_per_10k)} per 10k)"
+        target += f" ({_density(progress.target_density_per_10k)} per 10k)"
+    if progress.required_new > progress.target_new:
+        target += f" and {_count(progress.baseline_sites + progress.required_new)} in service"
     tolerances = program.tolerances
-    completion = progress.projected_completion or "never at the current rate"
     facts = [
+        f"judged as of {judged} (the day its reports cover)",
         actual,
         expected,
         f"shortfall {_count(max(0.0, progress.planned_new - progress.new_sites))}",
         f"attainment {_ratio(progress.attainment)} (warning below {_plain(tolerances.warning)}, "
         f"critical below {_plain(tolerances.critical)})",
         f"{target} by the {_end_of(program.deadline)}, {_count(_to_go(progress))} to go",
-        f"projected completion {completion} (trailing {TRAILING_RATE_DAYS}-day rate "
-        f"{progress.daily_rate:.2f} sites/day)",
+        f"projected completion: {_projection(progress)}",
     ]
     return "; ".join(facts) + "."
 
 
+def _projection(progress: SiteProgress) -> str:
+    """The projection in words; never a date the calendar cannot hold."""
+    projection = progress.projection
+    if projection is None or projection.kind is None:
+        return "none yet (no reported days to measure a rate over)"
+    rate = f"{projection.daily_rate:.2f} sites/day"
+    trailing = f"trailing {TRAILING_RATE_DAYS}-day rate {rate}"
+    if projection.kind is ProjectionKind.MET:
+        return "target reached"
+    if projection.kind is ProjectionKind.NEVER:
+        return f"never at the current rate ({trailing})"
+    if projection.kind is ProjectionKind.BEYOND_HORIZON:
+        return f"not before {projection.horizon} at {rate}"
+    return f"{projection.completion} at the {trailing}"
+
+
 def _to_go(progress: SiteProgress) -> int:
-    return max(0, progress.target_new - progress.new_sites)
+    return max(0, progress.required_new - progress.new_sites)
 
 
 # --- indicators and reports ---------------------------------------------------------------------
@@ -173,8 +191,10 @@ def _count(value: float) -> str:
     return f"{value + 0.0:,.1f}".removesuffix(".0")
 
 
-def _ratio(value: float) -> str:
+def _ratio(value: float | None) -> str:
     """Attainment to three decimals, truncated."""
+    if value is None:
+        return "n/a"
     return str(Decimal(repr(value)).quantize(Decimal("0.001"), rounding=ROUND_FLOOR))
 
 

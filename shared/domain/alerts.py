@@ -12,8 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.domain import alert_annotations as words
-from shared.domain.calendar import start_of_day
-from shared.domain.plan import Status, deadline_passed
+from shared.domain.plan import Status
 from shared.domain.progress import (
     GigabitProgress,
     SiteProgress,
@@ -46,7 +45,7 @@ class Alert:
     """One active alert. Its identity (fingerprint) is its label set; annotations carry numbers."""
 
     labels: dict[str, str]
-    """alertname, severity, program, and where it applies city, indicator, kind."""
+    """alertname, severity, and where it applies program, city, indicator, kind."""
     annotations: dict[str, str] = field(default_factory=dict)
     """summary and description, with the numbers (actual, expected, shortfall, projection)."""
 
@@ -67,138 +66,153 @@ class Alert:
 def evaluate_alerts(targets: Targets, states: dict[str, CityState], now: datetime) -> list[Alert]:
     """Every alert that is active at ``now``, sorted by fingerprint.
 
-    Every city of ``targets`` is judged, a city without state as one that reported nothing;
-    states of cities outside ``targets`` are ignored. A programme raises nothing before its start.
+    Each city and programme is judged at its judgement day (contract §1.1), never at ``now``
+    itself; ``now`` decides only which reports are past due. Every city of ``targets`` is judged,
+    a city without state as one that reported nothing (``no_data``: it raises only
+    ReportOverdue); states of cities outside ``targets`` are ignored.
+
+    Severities are nested: whatever raises a ``critical`` alert also raises its ``warning`` twin
+    (same labels but the severity), so escalation adds an alert and resolves none.
     """
     known = {cid: states.get(cid, CityState(city=cid)) for cid in targets.cities}
-    cities = [(city, known[city.id]) for city in targets.cities.values()]
     found: list[Alert] = []
     for site_program in targets.site_programs:
-        if now < start_of_day(site_program.start):
-            continue
-        for city, state in cities:
-            progress = city_site_progress(site_program, city, state, now)
+        for city in targets.cities.values():
+            progress = city_site_progress(targets, site_program, city, known[city.id], now)
             found += _city_site_alerts(site_program, city, progress)
-        province = province_site_progress(site_program, targets, known, now)
+        province = province_site_progress(targets, site_program, known, now)
         found += _province_alerts(site_program, province)
     for gigabit_program in targets.gigabit_programs:
-        if now < start_of_day(gigabit_program.start):
-            continue
-        for city, state in cities:
-            gigabit = city_gigabit_progress(gigabit_program, state, now)
-            found += _gigabit_alerts(gigabit_program, city, gigabit, now)
-    for city, state in cities:
-        found += _overdue_alerts(targets, city, state, now)
+        for city in targets.cities.values():
+            gigabit = city_gigabit_progress(targets, gigabit_program, known[city.id], now)
+            found += _gigabit_alerts(gigabit_program, city, gigabit)
+    for city in targets.cities.values():
+        found += _overdue_alerts(targets, city, known[city.id], now)
     return sorted(found, key=lambda alert: alert.fingerprint)
 
 
-# The progress status applies the tolerances exactly as the rules read: attainment under
-# ``warning`` is at risk, under ``critical`` behind; met and missed are never behind plan.
-_BEHIND_PLAN_SEVERITY = {Status.AT_RISK: Severity.WARNING, Status.BEHIND: Severity.CRITICAL}
-_BEFORE_DEADLINE_NOT_MET = frozenset({Status.ON_TRACK, Status.AT_RISK, Status.BEHIND})
+_NESTED_SEVERITIES: dict[Status, tuple[Severity, ...]] = {
+    Status.AT_RISK: (Severity.WARNING,),
+    Status.BEHIND: (Severity.WARNING, Severity.CRITICAL),
+}
+"""Behind plan: at risk (under the warning tolerance) warns; behind (under the critical one)
+warns and is critical. Met, missed, on track and no data are never behind plan."""
 
 
-def _alert(
-    name: AlertName, severity: Severity, program: str, annotations: dict[str, str], **scope: str
-) -> Alert:
-    labels = {"alertname": str(name), "severity": str(severity), "program": program} | scope
-    return Alert(labels=labels, annotations=annotations)
+def _alerts(
+    name: AlertName,
+    severities: tuple[Severity, ...],
+    annotations: dict[str, str],
+    **scope: str,
+) -> list[Alert]:
+    return [
+        Alert(
+            labels={"alertname": str(name), "severity": str(severity)} | scope,
+            annotations=annotations,
+        )
+        for severity in severities
+    ]
 
 
 def _city_site_alerts(program: SiteProgram, city: City, progress: SiteProgress) -> list[Alert]:
-    alerts: list[Alert] = []
     subject = city.name_en
-    severity = _BEHIND_PLAN_SEVERITY.get(progress.status)
-    if severity is not None:
-        text = words.behind_plan(subject, program, progress)
-        alerts.append(
-            _alert(AlertName.FIVE_G_BEHIND_PLAN, severity, program.id, text, city=city.id)
-        )
-    completion = progress.projected_completion
-    if progress.status in _BEFORE_DEADLINE_NOT_MET and (
-        completion is None or completion > program.deadline
-    ):
-        text = words.projected_miss(subject, program, progress)
-        alerts.append(
-            _alert(
-                AlertName.FIVE_G_PROJECTED_MISS, Severity.WARNING, program.id, text, city=city.id
-            )
+    alerts = _alerts(
+        AlertName.FIVE_G_BEHIND_PLAN,
+        _NESTED_SEVERITIES.get(progress.status, ()),
+        words.behind_plan(subject, program, progress),
+        program=program.id,
+        city=city.id,
+    )
+    if _projected_to_miss(program, progress):
+        alerts += _alerts(
+            AlertName.FIVE_G_PROJECTED_MISS,
+            (Severity.WARNING,),
+            words.projected_miss(subject, program, progress),
+            program=program.id,
+            city=city.id,
         )
     if progress.status is Status.MISSED:
-        text = words.target_missed(subject, program, progress)
-        alerts.append(
-            _alert(
-                AlertName.FIVE_G_TARGET_MISSED, Severity.CRITICAL, program.id, text, city=city.id
-            )
+        alerts += _alerts(
+            AlertName.FIVE_G_TARGET_MISSED,
+            (Severity.CRITICAL,),
+            words.target_missed(subject, program, progress),
+            program=program.id,
+            city=city.id,
         )
     return alerts
 
 
+_BEFORE_FINAL = frozenset({Status.ON_TRACK, Status.AT_RISK, Status.BEHIND})
+
+
+def _projected_to_miss(program: SiteProgram, progress: SiteProgress) -> bool:
+    """Before final judgement, a city short of its plan-to-date whose trailing rate reaches the
+    target only after the deadline.
+
+    Only a city short of its plan: a city at or ahead of it is on a path the plan itself says
+    finishes on time, and the trailing 90 days understate a seasonal plan's rate at its low
+    season (on the shipped profile, a city exactly on plan at 2024-12-31 projects to 2026-04).
+    """
+    if progress.status not in _BEFORE_FINAL or progress.projection is None:
+        return False
+    if progress.attainment is None or progress.attainment >= 1.0:
+        return False
+    return progress.projection.lands_after(program.deadline)
+
+
 def _province_alerts(program: SiteProgram, progress: SiteProgress) -> list[Alert]:
-    severity = _BEHIND_PLAN_SEVERITY.get(progress.status)
-    if severity is None:
+    return _alerts(
+        AlertName.FIVE_G_PROVINCE_BEHIND_PLAN,
+        _NESTED_SEVERITIES.get(progress.status, ()),
+        words.behind_plan(words.PROVINCE, program, progress),
+        program=program.id,
+    )
+
+
+def _gigabit_alerts(program: GigabitProgram, city: City, progress: GigabitProgress) -> list[Alert]:
+    if progress.status is Status.NO_DATA:
         return []
-    text = words.behind_plan(words.PROVINCE, program, progress)
-    return [_alert(AlertName.FIVE_G_PROVINCE_BEHIND_PLAN, severity, program.id, text)]
-
-
-def _gigabit_alerts(
-    program: GigabitProgram, city: City, progress: GigabitProgress, now: datetime
-) -> list[Alert]:
-    late = deadline_passed(program.deadline, now)
-    severity = Severity.CRITICAL if late else Severity.WARNING
-    alerts = [
-        _alert(
-            AlertName.GIGABIT_INDICATOR_BELOW_THRESHOLD,
-            severity,
-            program.id,
-            words.indicator_below_threshold(city.name_en, program.id, program.deadline, standing),
-            city=city.id,
-            indicator=standing.indicator.key,
-        )
-        for standing in progress.thresholded
-        if standing.reading is not None and standing.passing is False
-    ]
-    if late and not progress.standard_met:
-        text = words.standard_not_met(city.name_en, progress)
-        alerts.append(
-            _alert(
-                AlertName.GIGABIT_STANDARD_NOT_MET,
-                Severity.CRITICAL,
-                program.id,
-                text,
+    # A failing value warns from the day it is judged; at final judgement it is critical too.
+    severities = (
+        (Severity.WARNING, Severity.CRITICAL) if progress.judged.final else (Severity.WARNING,)
+    )
+    alerts: list[Alert] = []
+    for standing in progress.thresholded:
+        if standing.reading is not None and standing.passing is False:
+            alerts += _alerts(
+                AlertName.GIGABIT_INDICATOR_BELOW_THRESHOLD,
+                severities,
+                words.indicator_below_threshold(city.name_en, program.id, progress, standing),
+                program=program.id,
                 city=city.id,
+                indicator=standing.indicator.key,
             )
+    if progress.status is Status.MISSED:
+        alerts += _alerts(
+            AlertName.GIGABIT_STANDARD_NOT_MET,
+            (Severity.CRITICAL,),
+            words.standard_not_met(city.name_en, progress),
+            program=program.id,
+            city=city.id,
         )
     return alerts
 
 
 def _overdue_alerts(targets: Targets, city: City, state: CityState, now: datetime) -> list[Alert]:
+    """One per city and kind, with no programme: a report feeds every programme of its kind."""
     alerts: list[Alert] = []
     for kind in ReportKind:
-        program = _report_program(targets, kind, now)
         standing = report_standing(targets, state, kind, now)
-        if program is None or not standing.overdue:
+        if not standing.overdue:
             continue
-        text = words.report_overdue(city.name_en, standing, targets.reporting.due_day)
-        alerts.append(
-            _alert(
-                AlertName.REPORT_OVERDUE,
-                Severity.WARNING,
-                program,
-                text,
-                city=city.id,
-                kind=str(kind),
-            )
+        severities = (
+            (Severity.WARNING, Severity.CRITICAL) if standing.critical else (Severity.WARNING,)
+        )
+        alerts += _alerts(
+            AlertName.REPORT_OVERDUE,
+            severities,
+            words.report_overdue(city.name_en, standing, targets.reporting.due_day),
+            city=city.id,
+            kind=str(kind),
         )
     return alerts
-
-
-def _report_program(targets: Targets, kind: ReportKind, now: datetime) -> str | None:
-    """The programme a report kind feeds: for sites, the first still running, else the last."""
-    if kind is ReportKind.GIGABIT:
-        return targets.gigabit_programs[0].id if targets.gigabit_programs else None
-    if not targets.site_programs:
-        return None
-    running = (p.id for p in targets.site_programs if not deadline_passed(p.deadline, now))
-    return next(running, targets.site_programs[-1].id)

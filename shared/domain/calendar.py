@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -77,8 +78,11 @@ def due_instant(period: Period, due_day: int) -> datetime:
     return end_of_day(date(following.year, following.month, due_day))
 
 
+@functools.lru_cache(maxsize=256)
 def latest_due_period(now: datetime, due_day: int) -> Period:
-    """The latest month whose report's due instant has passed at ``now``."""
+    """The latest month whose report's due instant has passed at ``now``.
+
+    Cached: one evaluation asks it for every city, programme and kind at the same ``now``."""
     this_month = Period.of(local_date(now))
     candidate = this_month.previous()
     if due_instant(candidate, due_day) <= now:

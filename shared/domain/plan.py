@@ -1,20 +1,25 @@
-"""Plan-to-date, attainment, status and projected completion for a target with a deadline."""
+"""Plan-to-date, attainment, status and projected completion for a target with a deadline.
+
+Every function takes the judgement day (``shared.domain.judgement``), never "now".
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
-from shared.domain.calendar import Period, end_of_day, local_date, start_of_day
+from shared.domain.calendar import Period, end_of_day, start_of_day
 from shared.domain.targets import Tolerances
 
 TRAILING_RATE_DAYS = 90
+PROJECTION_HORIZON_YEARS = 5
+"""A projected completion later than the deadline plus this is shown as beyond the horizon."""
 
 
 class Status(StrEnum):
+    NO_DATA = "no_data"
     ON_TRACK = "on_track"
     AT_RISK = "at_risk"
     BEHIND = "behind"
@@ -26,9 +31,9 @@ ALL_STATUSES: tuple[Status, ...] = tuple(Status)
 
 
 def plan_fraction(
-    start: date, deadline: date, now: datetime, milestones: dict[Period, float] | None = None
+    start: date, deadline: date, at: datetime, milestones: dict[Period, float] | None = None
 ) -> float:
-    """Share of the target that should be done at ``now``: 0 at the start, 1 at the deadline's end.
+    """Share of the target that should be done at ``at``: 0 at the start, 1 at the deadline's end.
 
     Linear in time, or piecewise linear through the monthly milestones (each the cumulative share
     due by the end of its month) when there are any.
@@ -37,11 +42,11 @@ def plan_fraction(
     points: list[tuple[datetime, float]] = [(start_of_day(start), 0.0)]
     points += [(end_of_day(period.last_day), given[period]) for period in sorted(given)]
     points.append((end_of_day(deadline), 1.0))
-    if now <= points[0][0]:
+    if at <= points[0][0]:
         return 0.0
     for (t0, f0), (t1, f1) in pairwise(points):
-        if now < t1:
-            return f0 + (f1 - f0) * ((now - t0) / (t1 - t0))
+        if at < t1:
+            return f0 + (f1 - f0) * ((at - t0) / (t1 - t0))
     return 1.0
 
 
@@ -52,23 +57,20 @@ def attainment(actual: float, planned: float) -> float:
     return actual / planned
 
 
-def deadline_passed(deadline: date, now: datetime) -> bool:
-    return now >= end_of_day(deadline)
-
-
 def status_for(
-    *,
-    actual: float,
-    target: float,
-    attainment_ratio: float,
-    deadline: date,
-    now: datetime,
-    tolerances: Tolerances,
+    *, reached: bool, final: bool, attainment_ratio: float, tolerances: Tolerances
 ) -> Status:
-    if actual >= target:
+    """``reached``: the target is met at the judgement day; ``final``: that day is the deadline."""
+    if reached:
         return Status.MET
-    if deadline_passed(deadline, now):
+    if final:
         return Status.MISSED
+    return standing_for(attainment_ratio, tolerances)
+
+
+def standing_for(attainment_ratio: float, tolerances: Tolerances) -> Status:
+    """Before final judgement: on track, at risk (under ``warning``) or behind (under
+    ``critical``), the tolerances read exactly as the alert rules read them."""
     if attainment_ratio < tolerances.critical:
         return Status.BEHIND
     if attainment_ratio < tolerances.warning:
@@ -76,38 +78,79 @@ def status_for(
     return Status.ON_TRACK
 
 
+class ProjectionKind(StrEnum):
+    MET = "met"
+    """Nothing remains to build."""
+    DATE = "date"
+    """Done on ``completion`` at the trailing rate."""
+    NEVER = "never"
+    """The trailing rate is zero."""
+    BEYOND_HORIZON = "beyond_horizon"
+    """Done only after the deadline plus ``PROJECTION_HORIZON_YEARS``."""
+
+
 @dataclass(frozen=True)
 class Projection:
+    kind: ProjectionKind | None
+    """None when there is no window to measure a rate over (judged before the start)."""
     daily_rate: float
-    """Sites per day over the trailing window."""
+    """Sites per day over the trailing window (0.0 without a window)."""
     completion: date | None
-    """The day the target is (or was) reached at that rate; None if it never is."""
+    """For DATE; for MET the day the running total reached the target, when within the data."""
+    horizon: date
+    """The last day a projection is given for."""
+
+    def lands_after(self, deadline: date) -> bool:
+        """The trailing rate reaches the target only after ``deadline`` (or never)."""
+        if self.kind in (ProjectionKind.NEVER, ProjectionKind.BEYOND_HORIZON):
+            return True
+        return (
+            self.kind is ProjectionKind.DATE
+            and self.completion is not None
+            and (self.completion > deadline)
+        )
 
 
-def trailing_rate(
-    sites_by_day: dict[date, int], today: date, days: int = TRAILING_RATE_DAYS
-) -> float:
-    """Average in-service sites commissioned per day over the ``days`` days ending ``today``."""
-    first = today - timedelta(days=days - 1)
-    return sum(n for day, n in sites_by_day.items() if first <= day <= today) / days
+def projection_horizon(deadline: date) -> date:
+    try:
+        return deadline.replace(year=deadline.year + PROJECTION_HORIZON_YEARS)
+    except ValueError:  # 29 February
+        return deadline.replace(year=deadline.year + PROJECTION_HORIZON_YEARS, day=28)
 
 
 def project_completion(
-    *, sites_by_day: dict[date, int], start: date, target_new: int, now: datetime
+    *,
+    sites_by_day: dict[date, int],
+    start: date,
+    deadline: date,
+    required_new: int,
+    judged: date,
 ) -> Projection:
-    """When the city reaches ``target_new`` new sites (counted from ``start``) at its trailing rate.
+    """When ``required_new`` new sites (counted from ``start``) are reached at the trailing rate.
 
-    Already reached: the day the running total first reached the target.
+    The window ends at the judgement day: W = min(90, days from start to it, inclusive), the rate
+    the in-service sites commissioned in its W days ÷ W. The completion day is computed in whole
+    numbers (judged + ceil(remaining * W / sites)), so no rate, however small, can overflow a date:
+    past the horizon it is ``beyond_horizon``.
     """
-    today = local_date(now)
-    rate = trailing_rate(sites_by_day, today)
-    if target_new <= 0:
-        return Projection(rate, start)
-    running = 0
-    for day in sorted(d for d in sites_by_day if start <= d <= today):
-        running += sites_by_day[day]
-        if running >= target_new:
-            return Projection(rate, day)
-    if rate <= 0:
-        return Projection(rate, None)
-    return Projection(rate, today + timedelta(days=math.ceil((target_new - running) / rate)))
+    horizon = projection_horizon(deadline)
+    window = min(TRAILING_RATE_DAYS, (judged - start).days + 1)
+    if window <= 0:
+        return Projection(None, 0.0, None, horizon)
+    first = judged - timedelta(days=window - 1)
+    in_window = sum(n for day, n in sites_by_day.items() if first <= day <= judged)
+    rate = in_window / window
+    done = 0
+    for day in sorted(d for d in sites_by_day if start <= d <= judged):
+        done += sites_by_day[day]
+        if done >= required_new:
+            return Projection(ProjectionKind.MET, rate, day, horizon)
+    remaining = required_new - done
+    if remaining <= 0:  # nothing required (a target of 0)
+        return Projection(ProjectionKind.MET, rate, None, horizon)
+    if in_window <= 0:
+        return Projection(ProjectionKind.NEVER, 0.0, None, horizon)
+    days = -(-remaining * window // in_window)  # ceil, in integers
+    if days > (horizon - judged).days:
+        return Projection(ProjectionKind.BEYOND_HORIZON, rate, None, horizon)
+    return Projection(ProjectionKind.DATE, rate, judged + timedelta(days=days), horizon)

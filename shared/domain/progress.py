@@ -1,17 +1,25 @@
-"""Where each city and the province stand on each programme at ``now``."""
+"""Where each city and the province stand on each programme, judged on their judgement day."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from shared.domain.calendar import Period, latest_due_period, local_date
+from shared.domain.calendar import Period, end_of_day, local_date
+from shared.domain.judgement import (
+    JudgementDay,
+    floor_day,
+    judgement_day,
+    latest_required_due,
+    province_judgement_day,
+)
 from shared.domain.plan import (
+    Projection,
     Status,
     attainment,
-    deadline_passed,
     plan_fraction,
     project_completion,
+    standing_for,
     status_for,
 )
 from shared.domain.state import CityState, IndicatorReading, ReportKind
@@ -27,20 +35,32 @@ from shared.domain.targets import (
 
 @dataclass(frozen=True)
 class SiteProgress:
-    """A city's (or the province's) standing on a site programme, in sites."""
+    """A city's (or the province's) standing on a site programme, in sites, at its judgement day."""
 
     program: str
     kind: ProgramKind
     deadline: date
+    judged: JudgementDay
     baseline_sites: int
     population: int
     new_sites: int
+    """In-service sites commissioned from the start to the judgement day."""
     target_new: int
+    required_new: int
+    """What meeting the programme takes: the target, or more for a province total condition."""
     planned_new: float
-    attainment: float
+    attainment: float | None
+    """new ÷ planned at the judgement day; None while there is no data."""
     status: Status
-    daily_rate: float
-    projected_completion: date | None
+    projection: Projection | None
+    """None while there is no data."""
+    baseline_verified: bool
+    target_derived: bool
+    """The target is the province's decomposition of a province-wide density (5g-2027)."""
+
+    @property
+    def judged_as_of(self) -> date:
+        return self.judged.day
 
     @property
     def in_service(self) -> int:
@@ -58,87 +78,144 @@ class SiteProgress:
     def planned_density_per_10k(self) -> float:
         return (self.baseline_sites + self.planned_new) / self.population * 10_000
 
+    @property
+    def projected_completion(self) -> date | None:
+        return self.projection.completion if self.projection else None
+
+    @property
+    def daily_rate(self) -> float:
+        return self.projection.daily_rate if self.projection else 0.0
+
 
 def _site_progress(
     program: SiteProgram,
     *,
+    judged: JudgementDay,
+    has_data: bool,
     baseline: int,
     population: int,
     target_new: int,
+    required_new: int,
+    baseline_verified: bool,
     sites_by_day: dict[date, int],
-    now: datetime,
 ) -> SiteProgress:
-    last_counted = min(local_date(now), program.deadline)
-    new_sites = sum(n for d, n in sites_by_day.items() if program.start <= d <= last_counted)
+    day = judged.day
+    new_sites = sum(n for d, n in sites_by_day.items() if program.start <= d <= day)
     planned_new = target_new * plan_fraction(
-        program.start, program.deadline, now, program.milestones
+        program.start, program.deadline, end_of_day(day), program.milestones
     )
-    if program.kind is ProgramKind.SITE_DENSITY:
-        # The density target is judged on the level (baseline + new), as the contract says.
-        ratio = attainment(baseline + new_sites, baseline + planned_new)
-    else:
+    ratio: float | None = None
+    projection: Projection | None = None
+    status = Status.NO_DATA
+    if has_data:
         ratio = attainment(new_sites, planned_new)
-    projection = project_completion(
-        sites_by_day=sites_by_day, start=program.start, target_new=target_new, now=now
-    )
+        projection = project_completion(
+            sites_by_day=sites_by_day,
+            start=program.start,
+            deadline=program.deadline,
+            required_new=required_new,
+            judged=day,
+        )
+        status = status_for(
+            reached=new_sites >= required_new,
+            final=judged.final,
+            attainment_ratio=ratio,
+            tolerances=program.tolerances,
+        )
     return SiteProgress(
         program=program.id,
         kind=program.kind,
         deadline=program.deadline,
+        judged=judged,
         baseline_sites=baseline,
         population=population,
         new_sites=new_sites,
         target_new=target_new,
+        required_new=required_new,
         planned_new=planned_new,
         attainment=ratio,
-        status=status_for(
-            actual=new_sites,
-            target=target_new,
-            attainment_ratio=ratio,
-            deadline=program.deadline,
-            now=now,
-            tolerances=program.tolerances,
-        ),
-        daily_rate=projection.daily_rate,
-        projected_completion=projection.completion,
+        status=status,
+        projection=projection,
+        baseline_verified=baseline_verified,
+        target_derived=program.targets_derived,
     )
 
 
+def _floor(targets: Targets, kind: ReportKind, now: datetime) -> date:
+    window = targets.reporting_window(kind)
+    assert window is not None  # a programme's own kind always has a window
+    return floor_day(window, now, targets.reporting.due_day)
+
+
+def _has_data(state: CityState, kind: ReportKind) -> bool:
+    return bool(state.reported_periods.get(kind))
+
+
+def city_judgement_day(
+    targets: Targets, program: SiteProgram | GigabitProgram, state: CityState, now: datetime
+) -> JudgementDay:
+    kind = program.feeds_on
+    return judgement_day(_floor(targets, kind, now), state.latest_as_of.get(kind), program.deadline)
+
+
 def city_site_progress(
-    program: SiteProgram, city: City, state: CityState, now: datetime
+    targets: Targets, program: SiteProgram, city: City, state: CityState, now: datetime
 ) -> SiteProgress:
+    target_new = program.target_new(city)
     return _site_progress(
         program,
+        judged=city_judgement_day(targets, program, state, now),
+        has_data=_has_data(state, program.feeds_on),
         baseline=city.baseline_sites,
         population=city.population,
-        target_new=program.target_new(city),
+        target_new=target_new,
+        required_new=target_new,
+        baseline_verified=targets.baselines_verified and program.quotas_verified,
         sites_by_day=state.sites_by_day,
-        now=now,
     )
 
 
 def province_site_progress(
-    program: SiteProgram, targets: Targets, states: dict[str, CityState], now: datetime
+    targets: Targets, program: SiteProgram, states: dict[str, CityState], now: datetime
 ) -> SiteProgress:
-    """The province as one unit: summed sites against the summed city targets."""
+    """The province as one unit: summed sites against the province target, judged on the day
+    every reporting city covers (cities that have not reported count zero)."""
+    cities = list(targets.cities.values())
+    known = [states[c.id] for c in cities if c.id in states]
+    kind = program.feeds_on
+    reporting = [s for s in known if _has_data(s, kind)]
     merged: dict[date, int] = {}
-    for state in states.values():
+    for state in known:
         for day, n in state.sites_by_day.items():
             merged[day] = merged.get(day, 0) + n
+    judged = province_judgement_day(
+        _floor(targets, kind, now),
+        # A city with data but no recorded as_of (a store older than the record) is judged at
+        # its floor: it must not let the province run ahead of it.
+        [s.latest_as_of.get(kind, date.min) for s in reporting],
+        program.deadline,
+    )
     return _site_progress(
         program,
+        judged=judged,
+        has_data=bool(reporting),
         baseline=targets.baseline_sites,
         population=targets.population,
-        target_new=sum(program.target_new(c) for c in targets.cities.values()),
+        target_new=program.province_target(cities),
+        required_new=program.province_required_new(cities),
+        baseline_verified=targets.baselines_verified and program.quotas_verified,
         sites_by_day=merged,
-        now=now,
     )
+
+
+# --- gigabit -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class IndicatorStanding:
     indicator: Indicator
     reading: IndicatorReading | None
+    """The value in force at the judgement day (latest ``as_of`` on or before it)."""
 
     @property
     def passing(self) -> bool | None:
@@ -152,8 +229,13 @@ class IndicatorStanding:
 class GigabitProgress:
     program: str
     deadline: date
+    judged: JudgementDay
     indicators: tuple[IndicatorStanding, ...]
     status: Status
+
+    @property
+    def judged_as_of(self) -> date:
+        return self.judged.day
 
     @property
     def thresholded(self) -> tuple[IndicatorStanding, ...]:
@@ -161,7 +243,7 @@ class GigabitProgress:
 
     @property
     def standard_met(self) -> bool:
-        """Every indicator with a threshold passes on its latest value (a missing value fails)."""
+        """Every indicator with a threshold passes on its value in force (a missing one fails)."""
         return all(s.passing for s in self.thresholded)
 
     @property
@@ -169,26 +251,46 @@ class GigabitProgress:
         return sum(1 for s in self.thresholded if s.passing)
 
     @property
-    def attainment(self) -> float:
-        """Share of thresholded indicators that pass."""
+    def attainment(self) -> float | None:
+        """Share of thresholded indicators that pass; None while there is no data."""
+        if self.status is Status.NO_DATA:
+            return None
         total = len(self.thresholded)
         return self.passing_count / total if total else 1.0
 
 
+def readings_in_force(state: CityState, day: date) -> dict[str, IndicatorReading]:
+    """Each indicator's value in force at the end of ``day``: the latest ``as_of`` on or before
+    it, ties going to the later submission (contract §3)."""
+    if not state.indicator_history:
+        # A store without the history: only the current values are known.
+        return {k: r for k, r in state.indicators.items() if r.as_of <= day}
+    found: dict[str, IndicatorReading] = {}
+    for key, reading in state.indicator_history:  # in arrival order
+        if reading.as_of <= day and (key not in found or reading.as_of >= found[key].as_of):
+            found[key] = reading
+    return found
+
+
 def city_gigabit_progress(
-    program: GigabitProgram, state: CityState, now: datetime
+    targets: Targets, program: GigabitProgram, state: CityState, now: datetime
 ) -> GigabitProgress:
-    standings = tuple(IndicatorStanding(i, state.indicators.get(i.key)) for i in program.indicators)
-    thresholded = [s for s in standings if s.indicator.threshold is not None]
-    if all(s.passing for s in thresholded):
-        status = Status.MET
-    elif deadline_passed(program.deadline, now):
-        status = Status.MISSED
-    elif any(s.reading is not None and s.passing is False for s in thresholded):
-        status = Status.BEHIND
+    judged = city_judgement_day(targets, program, state, now)
+    readings = readings_in_force(state, judged.day)
+    standings = tuple(IndicatorStanding(i, readings.get(i.key)) for i in program.indicators)
+    progress = GigabitProgress(program.id, program.deadline, judged, standings, Status.NO_DATA)
+    if not _has_data(state, program.feeds_on):
+        return progress
+    if judged.final:
+        status = Status.MET if progress.standard_met else Status.MISSED
     else:
-        status = Status.AT_RISK  # nothing fails, but some values are still missing
-    return GigabitProgress(program.id, program.deadline, standings, status)
+        total = len(progress.thresholded)
+        ratio = progress.passing_count / total if total else 1.0
+        status = standing_for(ratio, program.tolerances)
+    return GigabitProgress(program.id, program.deadline, judged, standings, status)
+
+
+# --- reports -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -196,19 +298,43 @@ class ReportStanding:
     kind: ReportKind
     last_received: datetime | None
     latest_due: Period | None
-    """The latest month whose report is past due (None before the first one is due)."""
-    overdue: bool
+    """The latest required month whose report is past due (None before the first is due)."""
+    missing: tuple[Period, ...]
+    """The current run of missing months, oldest first, ending at ``latest_due`` (empty: not
+    overdue)."""
+    critical: bool
+    """A missing month closes a programme whose deadline has passed."""
+    latest_reported: Period | None
+    """The latest month the city has an applied report of this kind for."""
+
+    @property
+    def overdue(self) -> bool:
+        return bool(self.missing)
 
 
 def report_standing(
     targets: Targets, state: CityState, kind: ReportKind, now: datetime
 ) -> ReportStanding:
-    """Overdue: no report of ``kind`` for the latest month whose due date has passed."""
-    latest = latest_due_period(now, targets.reporting.due_day)
-    if latest < targets.reporting.start:
-        return ReportStanding(kind, state.last_received.get(kind), None, False)
+    """Overdue: no report of ``kind`` for the latest required month whose due date has passed;
+    the run of missing months goes back from there to the first required month."""
     reported = state.reported_periods.get(kind, frozenset())
-    return ReportStanding(kind, state.last_received.get(kind), latest, latest not in reported)
+    last_received = state.last_received.get(kind)
+    latest_reported = max(reported) if reported else None
+    window = targets.reporting_window(kind)
+    latest = None if window is None else latest_required_due(window, now, targets.reporting.due_day)
+    if window is None or latest is None:
+        return ReportStanding(kind, last_received, None, (), False, latest_reported)
+    missing: list[Period] = []
+    month = latest
+    while month >= window.first and month not in reported:
+        missing.append(month)
+        month = month.previous()
+    missing.reverse()
+    critical = any(m in window.closing_months for m in missing)
+    return ReportStanding(kind, last_received, latest, tuple(missing), critical, latest_reported)
+
+
+# --- a city's whole standing ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -222,8 +348,12 @@ class CityProgress:
 def city_progress(targets: Targets, city: City, state: CityState, now: datetime) -> CityProgress:
     return CityProgress(
         city=city,
-        sites=tuple(city_site_progress(p, city, state, now) for p in targets.site_programs),
-        gigabit=tuple(city_gigabit_progress(p, state, now) for p in targets.gigabit_programs),
+        sites=tuple(
+            city_site_progress(targets, p, city, state, now) for p in targets.site_programs
+        ),
+        gigabit=tuple(
+            city_gigabit_progress(targets, p, state, now) for p in targets.gigabit_programs
+        ),
         reports=tuple(report_standing(targets, state, k, now) for k in ReportKind),
     )
 

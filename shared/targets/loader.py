@@ -114,8 +114,12 @@ class _Program(_Strict):
     source: str = ""
     tolerances: _Tolerances = _Tolerances()
     province_target_new: int | None = Field(None, gt=0)
+    province_in_service_over: int | None = Field(None, gt=0)
+    quotas_verified: bool = True
     density_per_10k: float | None = Field(None, gt=0)
     milestones: dict[str, float] = {}
+    milestones_provisional: bool = False
+    milestones_source: str = ""
     indicators: list[_Indicator] = []
 
     @model_validator(mode="after")
@@ -148,6 +152,8 @@ class _Reporting(_Strict):
 class _SiteBaseline(_Strict):
     date: date
     province_sites: int | None = None
+    verified: bool = True
+    """False while the cities' baselines are an illustrative allocation (the shipped file)."""
 
 
 class _Retired(_Strict):
@@ -269,6 +275,10 @@ def _to_domain(doc: _TargetsFile) -> Targets:
             province_target_new=p.province_target_new,
             density_per_10k=p.density_per_10k,
             milestones={Period.parse(m): s for m, s in p.milestones.items()},
+            milestones_provisional=p.milestones_provisional,
+            milestones_source=p.milestones_source,
+            province_in_service_over=p.province_in_service_over,
+            quotas_verified=p.quotas_verified,
             source=p.source,
         )
         for p in doc.programs
@@ -281,6 +291,7 @@ def _to_domain(doc: _TargetsFile) -> Targets:
             start=p.start,
             deadline=p.deadline,
             source=p.source,
+            tolerances=Tolerances(p.tolerances.warning, p.tolerances.critical),
             indicators=tuple(
                 Indicator(
                     key=i.key,
@@ -308,6 +319,7 @@ def _to_domain(doc: _TargetsFile) -> Targets:
         reporting=ReportingCalendar(Period.parse(doc.reporting.start), doc.reporting.due_day),
         retired_cities={k: "no longer a city of the province" for k in RETIRED_CITY_CODES}
         | {r.id: r.note for r in doc.retired_cities},
+        baselines_verified=doc.site_baseline.verified,
     )
 
 

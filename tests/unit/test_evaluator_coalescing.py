@@ -55,9 +55,16 @@ class _NoPipeline:
     def __init__(self) -> None:
         self.queued = 0
 
+    async def __aenter__(self) -> _NoPipeline:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
     def hgetall(self, key: str) -> None:
         self.queued += 1
 
     async def execute(self) -> list[object]:
-        # a city reads as [site-days, indicators, *periods per kind]; the last-received hash last
-        return [[[], [], [], []] for _ in range(self.queued - 1)] + [{}]
+        # a city reads as [site-days, indicators, indicator history, latest as_of, then periods
+        # and first receipts per kind]; the last-received hash last
+        return [[[], [], [], [], [], [], [], []] for _ in range(self.queued - 1)] + [{}]

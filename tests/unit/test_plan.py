@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from shared.domain.calendar import Period
 from shared.domain.plan import (
-    TRAILING_RATE_DAYS,
+    Projection,
+    ProjectionKind,
     Status,
     attainment,
-    deadline_passed,
     plan_fraction,
     project_completion,
+    projection_horizon,
     status_for,
-    trailing_rate,
 )
 from shared.domain.targets import Tolerances
 
@@ -141,15 +140,12 @@ def test_no_milestones_and_empty_milestones_plan_the_same() -> None:
 @pytest.mark.parametrize(
     ("actual", "planned", "ratio"),
     [
+        (50, 100, 0.5),
+        (150, 100, 1.5),
+        (0, 100, 0.0),
         (0, 0, 1.0),
-        (5, 0, 1.0),
-        (0, -1, 1.0),
-        (0, 10, 0.0),
-        (9, 10, 0.9),
-        (63, 70, 0.9),
-        (10, 10, 1.0),
-        (12, 10, 1.2),
-        (1, 0.5, 2.0),
+        (10, 0, 1.0),
+        (275, 6345 * 31 / 731, 275 / (6345 * 31 / 731)),
     ],
 )
 def test_attainment_is_actual_over_planned_and_one_while_nothing_is_planned(
@@ -158,86 +154,29 @@ def test_attainment_is_actual_over_planned_and_one_while_nothing_is_planned(
     assert attainment(actual, planned) == ratio
 
 
-BEFORE_DEADLINE = cst("2025-06-01T12:00:00")
-AFTER_DEADLINE = cst("2026-03-01T12:00:00")
-
-
 @pytest.mark.parametrize(
-    ("actual", "target", "ratio", "now", "status"),
+    ("reached", "final", "ratio", "status"),
     [
-        pytest.param(50, 100, 1.2, BEFORE_DEADLINE, Status.ON_TRACK, id="ahead of plan"),
-        pytest.param(50, 100, 1.0, BEFORE_DEADLINE, Status.ON_TRACK, id="on plan"),
-        pytest.param(50, 100, 0.90, BEFORE_DEADLINE, Status.ON_TRACK, id="exactly at warning"),
-        pytest.param(
-            50, 100, math.nextafter(0.90, 0), BEFORE_DEADLINE, Status.AT_RISK, id="below warning"
-        ),
-        pytest.param(50, 100, 0.80, BEFORE_DEADLINE, Status.AT_RISK, id="between tolerances"),
-        pytest.param(50, 100, 0.75, BEFORE_DEADLINE, Status.AT_RISK, id="exactly at critical"),
-        pytest.param(
-            50, 100, math.nextafter(0.75, 0), BEFORE_DEADLINE, Status.BEHIND, id="below critical"
-        ),
-        pytest.param(0, 100, 0.0, BEFORE_DEADLINE, Status.BEHIND, id="nothing built"),
-        pytest.param(100, 100, 0.1, BEFORE_DEADLINE, Status.MET, id="met early"),
-        pytest.param(130, 100, 2.0, BEFORE_DEADLINE, Status.MET, id="exceeded"),
-        pytest.param(0, 0, 1.0, BEFORE_DEADLINE, Status.MET, id="zero target"),
-        pytest.param(100, 100, 1.0, AFTER_DEADLINE, Status.MET, id="met, after deadline"),
-        pytest.param(99, 100, 0.99, AFTER_DEADLINE, Status.MISSED, id="short after deadline"),
-        pytest.param(0, 100, 0.0, AFTER_DEADLINE, Status.MISSED, id="nothing after deadline"),
+        pytest.param(True, False, 0.2, Status.MET, id="met as soon as reached"),
+        pytest.param(True, True, 0.2, Status.MET, id="met at final judgement"),
+        pytest.param(False, True, 1.5, Status.MISSED, id="short at final judgement"),
+        pytest.param(False, False, 1.0, Status.ON_TRACK, id="on plan"),
+        pytest.param(False, False, 0.90, Status.ON_TRACK, id="exactly the warning tolerance"),
+        pytest.param(False, False, 0.8999, Status.AT_RISK, id="just under 0.90"),
+        pytest.param(False, False, 0.75, Status.AT_RISK, id="exactly the critical tolerance"),
+        pytest.param(False, False, 0.7499, Status.BEHIND, id="just under 0.75"),
+        pytest.param(False, False, 0.0, Status.BEHIND, id="nothing built"),
     ],
 )
-def test_status_from_attainment_target_and_deadline(
-    actual: int, target: int, ratio: float, now: datetime, status: Status
+def test_status_is_met_when_reached_missed_only_at_final_judgement_else_by_tolerance(
+    reached: bool, final: bool, ratio: float, status: Status
 ) -> None:
-    result = status_for(
-        actual=actual,
-        target=target,
-        attainment_ratio=ratio,
-        deadline=DEADLINE,
-        now=now,
-        tolerances=DEFAULT_TOLERANCES,
-    )
-    assert result is status
-
-
-def test_attainment_exactly_at_warning_tolerance_is_on_track() -> None:
-    ratio = attainment(63, 70)
-    assert ratio == DEFAULT_TOLERANCES.warning
     assert (
         status_for(
-            actual=63,
-            target=100,
-            attainment_ratio=ratio,
-            deadline=DEADLINE,
-            now=BEFORE_DEADLINE,
-            tolerances=DEFAULT_TOLERANCES,
+            reached=reached, final=final, attainment_ratio=ratio, tolerances=DEFAULT_TOLERANCES
         )
-        is Status.ON_TRACK
+        is status
     )
-
-
-@pytest.mark.parametrize(
-    ("now", "passed"),
-    [
-        (cst("2025-12-31T00:00:00"), False),
-        (cst("2025-12-31T23:59:59"), False),
-        (cst("2025-12-31T23:59:59.999999"), False),
-        (utc("2025-12-31T15:59:59"), False),
-        (cst("2026-01-01T00:00:00"), True),
-        (utc("2025-12-31T16:00:00"), True),
-        (cst("2026-01-01T00:00:01"), True),
-    ],
-)
-def test_the_deadline_passes_at_the_end_of_its_day_in_shanghai(now: datetime, passed: bool) -> None:
-    assert deadline_passed(DEADLINE, now) is passed
-    status = status_for(
-        actual=99,
-        target=100,
-        attainment_ratio=0.99,
-        deadline=DEADLINE,
-        now=now,
-        tolerances=DEFAULT_TOLERANCES,
-    )
-    assert status is (Status.MISSED if passed else Status.ON_TRACK)
 
 
 @pytest.mark.parametrize(
@@ -250,153 +189,171 @@ def test_the_deadline_passes_at_the_end_of_its_day_in_shanghai(now: datetime, pa
     ],
 )
 def test_status_follows_the_programs_own_tolerances(ratio: float, status: Status) -> None:
-    result = status_for(
-        actual=1,
-        target=100,
-        attainment_ratio=ratio,
+    tolerances = Tolerances(warning=0.95, critical=0.50)
+    assert (
+        status_for(reached=False, final=False, attainment_ratio=ratio, tolerances=tolerances)
+        is status
+    )
+
+
+# --- projection --------------------------------------------------------------------------------
+
+
+def project(sites_by_day: dict[date, int], judged: date, required: int = 1000) -> Projection:
+    return project_completion(
+        sites_by_day=sites_by_day,
+        start=START,
         deadline=DEADLINE,
-        now=BEFORE_DEADLINE,
-        tolerances=Tolerances(warning=0.95, critical=0.50),
+        required_new=required,
+        judged=judged,
     )
-    assert result is status
 
 
-# --- trailing rate ----------------------------------------------------------------------------
+def test_the_window_ends_at_the_judgement_day_and_holds_90_days() -> None:
+    # 90 sites in the 90 days ending 2024-06-30 (from 2024-04-02), and 500 earlier ones
+    sites = one_per_day(date(2024, 4, 2), date(2024, 6, 30)) | {date(2024, 1, 15): 500}
+    projection = project(sites, date(2024, 6, 30))
+    assert projection.daily_rate == 1.0
+    # 1000 - 590 = 410 remaining at 1 a day
+    assert projection.kind is ProjectionKind.DATE
+    assert projection.completion == date(2024, 6, 30) + timedelta(days=410)
 
-TODAY = date(2024, 6, 30)
-WINDOW_FIRST = date(2024, 4, 2)  # 90 days ending 2024-06-30, both ends included
+
+def test_sites_after_the_judgement_day_are_not_in_the_window() -> None:
+    sites = one_per_day(date(2024, 4, 2), date(2024, 6, 30)) | {date(2024, 7, 5): 300}
+    assert project(sites, date(2024, 6, 30)).daily_rate == 1.0
 
 
 @pytest.mark.parametrize(
-    ("sites_by_day", "rate"),
+    ("judged", "rate"),
     [
-        pytest.param({}, 0.0, id="no sites"),
-        pytest.param({TODAY: 90}, 1.0, id="today counts"),
-        pytest.param({WINDOW_FIRST: 90}, 1.0, id="first day of the window counts"),
-        pytest.param({WINDOW_FIRST - timedelta(days=1): 90}, 0.0, id="day before the window"),
-        pytest.param({TODAY + timedelta(days=1): 90}, 0.0, id="tomorrow does not count"),
-        pytest.param(one_per_day(WINDOW_FIRST, TODAY), 1.0, id="one a day all window"),
-        pytest.param(
-            {date(2024, 4, 1): 1000, WINDOW_FIRST: 45, TODAY: 45, date(2024, 7, 1): 1000},
-            1.0,
-            id="only the window",
-        ),
-        pytest.param({date(2024, 5, 15): 45}, 0.5, id="averaged over the whole window"),
+        pytest.param(date(2024, 1, 1), 31 / 1, id="the first day: a window of 1"),
+        pytest.param(date(2024, 1, 31), 31 / 31, id="31 days after the start: 31"),
+        pytest.param(date(2024, 3, 30), 31 / 90, id="the 90th day: 90"),
+        pytest.param(date(2024, 3, 31), 0.0, id="day one has left the window"),
     ],
 )
-def test_trailing_rate_averages_the_90_days_ending_today(
-    sites_by_day: dict[date, int], rate: float
-) -> None:
-    assert TRAILING_RATE_DAYS == 90
-    assert trailing_rate(sites_by_day, TODAY) == rate
+def test_the_window_is_shorter_than_90_days_at_the_start(judged: date, rate: float) -> None:
+    assert project({date(2024, 1, 1): 31}, judged).daily_rate == rate
 
 
-def test_trailing_rate_window_length_is_configurable() -> None:
-    sites = {TODAY - timedelta(days=9): 10, TODAY - timedelta(days=10): 10}
-    assert trailing_rate(sites, TODAY, days=10) == 1.0
+def test_the_worked_example_january_rate_projects_within_the_deadline() -> None:
+    # Jinan: 275 sites in January 2024, judged at 2024-01-31: W = 31, remaining 6,070;
+    # ceil(6070 * 31 / 275) = ceil(684.25...) = 685 days after 2024-01-31 = 2025-12-16
+    projection = project({date(2024, 1, 20): 275}, date(2024, 1, 31), required=6345)
+    assert projection.daily_rate == 275 / 31
+    assert projection.kind is ProjectionKind.DATE
+    assert projection.completion == date(2025, 12, 16)
 
 
-# --- projected completion ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("sites_by_day", "target_new", "completion"),
-    [
-        pytest.param(
-            {date(2024, 3, 1): 50, date(2024, 4, 1): 50, date(2024, 5, 1): 10},
-            100,
-            date(2024, 4, 1),
-            id="reached exactly",
-        ),
-        pytest.param(
-            {date(2024, 3, 1): 50, date(2024, 4, 1): 80},
-            100,
-            date(2024, 4, 1),
-            id="overshot",
-        ),
-        pytest.param({date(2024, 1, 1): 100}, 100, date(2024, 1, 1), id="on the start day"),
-        pytest.param({}, 0, START, id="nothing to build"),
-        pytest.param({date(2024, 3, 1): 5}, 0, START, id="nothing to build, sites anyway"),
-    ],
-)
-def test_an_already_met_target_completes_on_the_day_the_running_total_reached_it(
-    sites_by_day: dict[date, int], target_new: int, completion: date
-) -> None:
-    projection = project_completion(
-        sites_by_day=sites_by_day, start=START, target_new=target_new, now=cst("2024-06-30T12:00")
-    )
-    assert projection.completion == completion
+def test_no_projection_before_the_start() -> None:
+    projection = project({}, date(2023, 12, 31))
+    assert projection.kind is None
+    assert projection.completion is None
+    assert projection.daily_rate == 0.0
 
 
 @pytest.mark.parametrize(
     "sites_by_day",
     [
-        pytest.param({}, id="no sites at all"),
-        pytest.param({date(2024, 1, 15): 10}, id="none in the last 90 days"),
-        pytest.param({date(2023, 12, 31): 500}, id="before the start only"),
-        pytest.param({date(2024, 7, 5): 500}, id="dated in the future"),
+        pytest.param({}, id="nothing at all"),
+        pytest.param({date(2024, 1, 10): 100}, id="nothing in the last 90 days"),
     ],
 )
-def test_a_zero_trailing_rate_projects_no_completion(sites_by_day: dict[date, int]) -> None:
-    projection = project_completion(
-        sites_by_day=sites_by_day, start=START, target_new=100, now=cst("2024-06-30T12:00")
-    )
-    assert projection.daily_rate == 0.0
+def test_a_zero_rate_projects_never(sites_by_day: dict[date, int]) -> None:
+    projection = project(sites_by_day, date(2024, 9, 30))
+    assert projection.kind is ProjectionKind.NEVER
     assert projection.completion is None
 
 
+def test_a_target_already_reached_is_met_on_the_day_the_running_total_reached_it() -> None:
+    sites = {date(2024, 2, 1): 600, date(2024, 3, 1): 400, date(2024, 4, 1): 50}
+    projection = project(sites, date(2024, 6, 30))
+    assert projection.kind is ProjectionKind.MET
+    assert projection.completion == date(2024, 3, 1)
+
+
+def test_a_zero_target_is_met() -> None:
+    projection = project({}, date(2024, 6, 30), required=0)
+    assert projection.kind is ProjectionKind.MET
+
+
 def test_sites_before_the_start_do_not_count_towards_the_target() -> None:
-    projection = project_completion(
-        sites_by_day={date(2023, 12, 31): 1000, date(2024, 6, 30): 90},
-        start=START,
-        target_new=100,
-        now=cst("2024-06-30T12:00"),
-    )
-    assert projection.daily_rate == 1.0
-    assert projection.completion == date(2024, 7, 10)
-
-
-# One site a day for the 90 days ending 2025-12-01: rate 1/day, 90 sites built so far.
-RECENT = one_per_day(date(2025, 9, 3), date(2025, 12, 1))
+    sites = {date(2023, 12, 1): 5000, date(2024, 3, 1): 90}
+    projection = project(sites, date(2024, 5, 29))
+    assert projection.kind is ProjectionKind.DATE  # 90 of 1000: not met by the 5,000 before
 
 
 @pytest.mark.parametrize(
-    ("now", "target_new", "completion"),
+    ("in_window", "remaining", "days"),
     [
-        (cst("2025-12-01T12:00:00"), 91, date(2025, 12, 2)),
-        (cst("2025-12-01T12:00:00"), 120, date(2025, 12, 31)),  # on the deadline day
-        (cst("2025-12-01T12:00:00"), 121, date(2026, 1, 1)),  # one day after the deadline
-        (utc("2025-11-30T16:00:00"), 121, date(2026, 1, 1)),  # already 12-01 in Shanghai
+        (90, 10, 10),  # 1 a day
+        (90, 1, 1),
+        (7, 10, 129),  # 10 * 90 / 7 = 128.57 -> 129
+        (180, 3, 2),  # 1.5 a day
     ],
 )
-def test_projection_adds_the_remaining_sites_at_the_trailing_rate(
-    now: datetime, target_new: int, completion: date
+def test_projection_rounds_partial_days_up_in_whole_numbers(
+    in_window: int, remaining: int, days: int
 ) -> None:
-    assert len(RECENT) == 90
-    projection = project_completion(
-        sites_by_day=RECENT, start=START, target_new=target_new, now=now
-    )
-    assert projection.daily_rate == 1.0
-    assert projection.completion == completion
-    assert (projection.completion > DEADLINE) is (target_new > 120)
+    judged = date(2024, 9, 30)
+    sites = {judged: in_window, date(2024, 1, 5): 1000 - remaining - in_window}
+    projection = project(sites, judged)
+    assert projection.completion == judged + timedelta(days=days)
 
 
 @pytest.mark.parametrize(
-    ("in_window", "target_new", "days_to_go"),
+    ("judged", "required"),
     [
-        (45, 46, 2),  # rate 0.5: one more site takes two days
-        (45, 48, 6),
-        (60, 61, 2),  # rate 2/3: one site takes 1.5 days, rounded up
-        (180, 181, 1),  # rate 2: half a day, rounded up
+        pytest.param(date(2024, 1, 1), 70_000, id="one site on day one: 70,000 years away"),
+        pytest.param(date(2025, 12, 31), 10**15, id="an absurd target"),
+        pytest.param(date(9990, 1, 1), 10**9, id="near the end of the calendar"),
     ],
 )
-def test_projection_rounds_partial_days_up(
-    in_window: int, target_new: int, days_to_go: int
+def test_a_projection_past_the_horizon_is_beyond_horizon_and_never_raises(
+    judged: date, required: int
 ) -> None:
     projection = project_completion(
-        sites_by_day={TODAY: in_window},
-        start=START,
-        target_new=target_new,
-        now=cst("2024-06-30T12:00"),
+        sites_by_day={judged: 1},
+        start=min(judged, START),
+        deadline=max(judged, DEADLINE) if judged.year < 9990 else date(9990, 12, 31),
+        required_new=required,
+        judged=judged,
     )
-    assert projection.completion == TODAY + timedelta(days=days_to_go)
+    assert projection.kind is ProjectionKind.BEYOND_HORIZON
+    assert projection.completion is None
+
+
+def test_the_horizon_is_five_years_after_the_deadline() -> None:
+    assert projection_horizon(date(2025, 12, 31)) == date(2030, 12, 31)
+    assert projection_horizon(date(2024, 2, 29)) == date(2029, 2, 28)
+
+
+def test_a_projection_on_the_horizon_is_a_date() -> None:
+    # 1 site a day over 90 days; 1,826 days from 2025-12-31 to 2030-12-31
+    judged = date(2025, 12, 31)
+    remaining = (date(2030, 12, 31) - judged).days
+    sites = one_per_day(judged - timedelta(days=89), judged)
+    projection = project(sites, judged, required=90 + remaining)
+    assert projection.kind is ProjectionKind.DATE
+    assert projection.completion == date(2030, 12, 31)
+    one_more = project(sites, judged, required=90 + remaining + 1)
+    assert one_more.kind is ProjectionKind.BEYOND_HORIZON
+
+
+@pytest.mark.parametrize(
+    ("kind", "completion", "after"),
+    [
+        (ProjectionKind.DATE, date(2025, 12, 31), False),
+        (ProjectionKind.DATE, date(2026, 1, 1), True),
+        (ProjectionKind.NEVER, None, True),
+        (ProjectionKind.BEYOND_HORIZON, None, True),
+        (ProjectionKind.MET, date(2024, 5, 1), False),
+        (None, None, False),
+    ],
+)
+def test_lands_after_the_deadline(
+    kind: ProjectionKind | None, completion: date | None, after: bool
+) -> None:
+    projection = Projection(kind, 1.0, completion, date(2030, 12, 31))
+    assert projection.lands_after(DEADLINE) is after
