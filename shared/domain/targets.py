@@ -118,6 +118,8 @@ class Targets:
     reporting: ReportingCalendar
     retired_cities: dict[str, str] = field(default_factory=dict)
     """Retired city id -> why (e.g. laiwu, merged into Jinan)."""
+    max_sites_per_city: int = 100_000
+    """The most site ids one city may hold registered (``limits.max_sites_per_city``)."""
 
     @property
     def program_ids(self) -> tuple[str, ...]:
