@@ -206,7 +206,7 @@ def assert_refused_left_no_trace(route: tuple[str, str], redis_client: redis.Red
     """A refused write changed nothing: only what the row's own set-up made is there."""
     method, path = route
     if method == "POST" and "/reports/" in path:
-        assert not redis_client.keys(names.report_key("*"))
+        assert not redis_client.keys(names.report_key("*", "*"))
     if path.startswith("/v1/subscriptions"):
         made_by_set_up = 1 if "{subscription_id}" in path else 0
         assert redis_client.hlen(names.SUBSCRIPTIONS_KEY) == made_by_set_up

@@ -72,12 +72,16 @@ CONTRACT_METRICS = (
 )
 
 
+COUNTERS = {"pacer_reports_rejected": "counter"}
+"""The families that are not gauges (by the parser's family name, without ``_total``)."""
+
+
 def scrape(service: Service) -> tuple[str, Samples]:
     response = httpx.get(f"{service.url}/metrics", timeout=5)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     for family in text_string_to_metric_families(response.text):
-        assert family.type == "gauge", family.name
+        assert family.type == COUNTERS.get(family.name, "gauge"), family.name
     return response.text, parse_samples(response.text)
 
 
@@ -312,6 +316,19 @@ def test_exports_every_contract_metric_as_a_gauge_that_promtool_accepts(
     assert all(len(line.split(" ", 3)[3]) > 30 for line in help_lines), help_lines
     result = promtool_check_metrics(body)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_counts_the_reports_the_aggregator_rejected_after_their_202(
+    scraped: tuple[str, Samples],
+) -> None:
+    body, samples = scraped
+    assert "# TYPE pacer_reports_rejected_total counter\n" in body
+    rejected = "pacer_reports_rejected_total"
+    elsewhere = "site_registered_elsewhere"
+    assert value(samples, rejected, city="qingdao", kind="5g-sites", code=elsewhere) == 1
+    assert value(samples, rejected, city="jinan", kind="5g-sites", code=elsewhere) == 0
+    # the dead-lettered entry was no report of any city (never answered 202): not counted
+    assert sum(samples[rejected].values()) == 1
 
 
 def test_counts_each_in_service_site_once_from_the_baseline(samples: Samples) -> None:
