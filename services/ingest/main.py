@@ -33,12 +33,12 @@ async def _upgrade_store(settings: Settings) -> None:
 
 
 def main(settings: Settings) -> None:
-    asyncio.run(_upgrade_store(settings))
     targets = load_targets(settings.targets_file)
     try:
         tokens = TokenBook.load(settings.tokens_file, set(targets.cities))
     except TokensFileError as exc:
         sys.exit(f"pacer serve ingest: configuration error: {exc}")
+    asyncio.run(_upgrade_store(settings))
     redis = connect(settings.redis_url, timeout_s=settings.redis_timeout_s)
     ctx = IngestContext(
         targets=targets,

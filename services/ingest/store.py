@@ -98,6 +98,7 @@ class ReportStore:
         refused for other reasons, list these errors too)."""
         if not site_ids:
             return SiteCheck(limit=self._max_sites)
+        # mode check reads only the city and the site ids of what it is given
         envelope = ReportEnvelope("", city, ReportKind.SITES, datetime.now(UTC), "")
         return self._site_check(await self._run_accept(envelope, "", site_ids, "check"))
 
