@@ -127,17 +127,17 @@ def raw_bytes_per_site(client: redis.Redis, cities: list[str], sites_per_city: i
 def load(client: redis.Redis, batches: list[tuple[str, int, int]], timeout_s: float) -> float:
     """XADD the report entries, at most WINDOW unapplied at once; seconds until all applied."""
     deadline = time.monotonic() + timeout_s
-    waiting: list[str] = []
+    waiting: list[tuple[str, str]] = []
     started = time.perf_counter()
     queue = list(batches)
     while queue or waiting:
         while queue and len(waiting) < WINDOW:
             fields = _entry(*queue.pop(0))
             client.xadd(names.REPORTS_STREAM, fields)  # type: ignore[arg-type]
-            waiting.append(fields["report_id"])
+            waiting.append((fields["city"], fields["report_id"]))
         pipe = client.pipeline(transaction=False)
-        for report_id in waiting:
-            pipe.hget(names.report_key(report_id), "status")
+        for city, report_id in waiting:
+            pipe.hget(names.report_key(city, report_id), "status")
         statuses = pipe.execute()
         if b"rejected" in statuses:
             raise SystemExit(f"scale: a report was rejected: {waiting}")

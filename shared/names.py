@@ -44,8 +44,34 @@ LAST_RECEIVED_KEY = f"{PREFIX}:last-received"
 """Hash "<city>|<kind>" -> epoch seconds of the latest applied report's receipt."""
 
 
-def report_key(report_id: str) -> str:
-    """Hash: one submitted report's id record, status and summary."""
+REPORTS_REJECTED_KEY = f"{PREFIX}:reports-rejected"
+"""Hash "<city>|<kind>|<code>" -> reports answered 202 that the aggregator then rejected, counted
+under the code of their first error (``pacer_reports_rejected_total``)."""
+
+
+def reports_rejected_field(city: str, kind: str, code: str) -> str:
+    return f"{city}|{kind}|{code}"
+
+
+def report_key(city: str, report_id: str) -> str:
+    """Hash: one submitted report's id record, status, summary and (when rejected) errors.
+
+    A report id is scoped to its city (contract §3): the same id from two cities is two records.
+    """
+    return f"{PREFIX}:city:{{{city}}}:report:{report_id}"
+
+
+def city_reports_key(city: str) -> str:
+    """Sorted set report_id -> epoch seconds of its receipt: the city's reports, newest last."""
+    return f"{PREFIX}:city:{{{city}}}:reports"
+
+
+LEGACY_REPORT_PATTERN = f"{PREFIX}:report:*"
+"""Where Pacer before contract v2 kept every report's record, whatever its city; the start-up
+upgrade (``shared.store.report_records``) moves them under ``report_key``."""
+
+
+def legacy_report_key(report_id: str) -> str:
     return f"{PREFIX}:report:{report_id}"
 
 

@@ -259,6 +259,26 @@ class ProgressEvent:
 
 ReportStatus = Literal["accepted", "applied", "rejected"]
 
+MAX_LISTED_ERRORS = 100
+"""An error list holds at most this many entries; past it the last says how many there were."""
+
+
+def site_elsewhere_message(site_id: str, owner: str | None) -> str:
+    """Why a site id cannot be this city's; ``owner`` is None for a caller who may not know it
+    (a city token: only admin and viewer tokens learn who holds a site id)."""
+    return f"site {site_id!r} is registered to {owner or 'another city'}"
+
+
+def site_limit_message(new: int, registered: int, limit: int) -> str:
+    return (
+        f"the report would register {new} new site ids; the city holds {registered} of at most "
+        f"{limit} (limits.max_sites_per_city in the targets file)"
+    )
+
+
+def too_many_errors_message(count: int) -> str:
+    return f"{count} errors in all; the first {MAX_LISTED_ERRORS - 1} are listed"
+
 
 class ReportSummary(BaseModel):
     created: int = 0
@@ -266,8 +286,36 @@ class ReportSummary(BaseModel):
     unchanged: int = 0
 
 
+class ReportError(BaseModel):
+    """Why the aggregator rejected a report, in the API's error format."""
+
+    loc: list[str | int]
+    code: str
+    message: str
+
+
+def stored_errors(raw: str, *, name_owners: bool) -> list[ReportError]:
+    """The ``errors`` field of a report record (written by the aggregator's scripts as JSON, one
+    object per error with its facts rather than a message) as the API shows them. ``name_owners``:
+    the caller may learn which city holds a site id."""
+    shown = []
+    for item in json.loads(raw):
+        code = item["code"]
+        if code == "site_registered_elsewhere":
+            owner = item["owner"] if name_owners else None
+            message = site_elsewhere_message(item["site_id"], owner)
+        elif code == "site_limit_exceeded":
+            message = site_limit_message(item["new"], item["registered"], item["limit"])
+        elif code == "too_many_errors":
+            message = too_many_errors_message(item["count"])
+        else:
+            message = item.get("message", code)
+        shown.append(ReportError(loc=item["loc"], code=code, message=message))
+    return shown
+
+
 class ReportRecord(BaseModel):
-    """``GET /v1/reports/{report_id}``: what became of a submission."""
+    """``GET /v1/cities/{city}/reports/{report_id}``: what became of a submission."""
 
     report_id: str
     city: str
@@ -276,11 +324,14 @@ class ReportRecord(BaseModel):
     received_at: datetime
     applied_at: datetime | None = None
     summary: ReportSummary = ReportSummary()
+    errors: list[ReportError] | None = None
+    """Why the aggregator rejected the report (only for status rejected)."""
     reason: str | None = None
-    """Why the report was rejected (only for status rejected)."""
+    """Why a report was dead-lettered (status rejected after every attempt failed)."""
 
     @classmethod
-    def from_hash(cls, fields: dict[str, str]) -> ReportRecord:
+    def from_hash(cls, fields: dict[str, str], *, name_owners: bool = False) -> ReportRecord:
+        """``name_owners``: say which city holds a site id the report claimed (admin, viewer)."""
         return cls(
             report_id=fields["report_id"],
             city=fields["city"],
@@ -295,5 +346,16 @@ class ReportRecord(BaseModel):
                 updated=int(fields.get("updated", 0)),
                 unchanged=int(fields.get("unchanged", 0)),
             ),
+            errors=stored_errors(fields["errors"], name_owners=name_owners)
+            if fields.get("errors")
+            else None,
             reason=fields.get("reason") or None,
         )
+
+
+class ReportPage(BaseModel):
+    """``GET /v1/cities/{city}/reports``: the city's reports, newest first."""
+
+    reports: list[ReportRecord]
+    next_before: str | None = None
+    """Pass as ``before`` for the next (older) page; null on the last page."""

@@ -25,6 +25,7 @@ from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
+from shared.store.report_records import upgrade_report_records
 from shared.targets import load_targets
 
 log = logging.getLogger("pacer.aggregator")
@@ -59,7 +60,7 @@ def build_app(settings: Settings) -> Starlette:
         parser=_parse_fields_only,
     )
     handler = ReportHandler(
-        applier=ReportApplier(redis),
+        applier=ReportApplier(redis, max_sites_per_city=targets.max_sites_per_city),
         targets=targets,
         clock=clock,
         max_attempts=settings.max_attempts,
@@ -85,6 +86,7 @@ def build_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await ensure_groups(redis)  # before the broker, which would create them at "$"
+        await upgrade_report_records(redis)  # before applying: records under their city
         await broker.start()
         upkeep = asyncio.create_task(keep_streams_healthy(broker, redis))
         try:

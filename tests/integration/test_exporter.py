@@ -74,12 +74,16 @@ CONTRACT_METRICS = (
 )
 
 
+COUNTERS = {"pacer_reports_rejected": "counter"}
+"""The families that are not gauges (by the parser's family name, without ``_total``)."""
+
+
 def scrape(service: Service) -> tuple[str, Samples]:
     response = httpx.get(f"{service.url}/metrics", timeout=5)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     for family in text_string_to_metric_families(response.text):
-        assert family.type == "gauge", family.name
+        assert family.type == COUNTERS.get(family.name, "gauge"), family.name
     return response.text, parse_samples(response.text)
 
 
@@ -314,12 +318,19 @@ def test_reads_the_state_at_every_scrape(
     assert value(after, "pacer_5g_sites_in_service", city="jinan") == JINAN_IN_SERVICE
 
 
-def test_exports_every_contract_metric_as_a_gauge_that_promtool_accepts(
+def test_exports_every_contract_metric_with_its_type_and_promtool_accepts_them(
     scraped: tuple[str, Samples],
 ) -> None:
-    body, _ = scraped
+    body, samples = scraped
     for name in CONTRACT_METRICS:
         assert f"# TYPE {name} gauge\n" in body, name
+    # Reports answered 202 that the aggregator then rejected: Qingdao's claim on a Jinan site.
+    # The dead-lettered entry was no report of any city (never answered 202): not counted.
+    assert "# TYPE pacer_reports_rejected_total counter\n" in body
+    rejected, elsewhere = "pacer_reports_rejected_total", "site_registered_elsewhere"
+    assert value(samples, rejected, city="qingdao", kind="5g-sites", code=elsewhere) == 1
+    assert value(samples, rejected, city="jinan", kind="5g-sites", code=elsewhere) == 0
+    assert sum(samples[rejected].values()) == 1
     help_lines = [line for line in body.splitlines() if line.startswith("# HELP ")]
     assert all(len(line.split(" ", 3)[3]) > 30 for line in help_lines), help_lines
     result = promtool_check_metrics(body)

@@ -339,7 +339,7 @@ def post(
 
 def nothing_stored(redis_client: redis.Redis) -> bool:
     return redis_client.xlen(names.REPORTS_STREAM) == 0 and not redis_client.keys(
-        names.report_key("*")
+        names.report_key("*", "*")
     )
 
 

@@ -98,9 +98,7 @@ async def _run(config: SoakConfig, directory: Path) -> SoakResult:
         system.revive_exited()
         accepted = [report for log in logs for report in log.accepted]
         unresolved = [report for log in logs for report in log.unresolved]
-        result.drain_s = await verify.wait_drained(
-            redis, [r.report_id for r in accepted], config.drain_timeout_s
-        )
+        result.drain_s = await verify.wait_drained(redis, accepted, config.drain_timeout_s)
         verdict = result.verdict
         for log in logs:
             verdict.duplicated += log.duplicates_answered_accepted

@@ -96,13 +96,13 @@ class Verdict:
         return found
 
 
-async def wait_drained(redis: Redis, accepted_ids: list[str], timeout_s: float) -> float:
+async def wait_drained(redis: Redis, accepted: list[Report], timeout_s: float) -> float:
     """Seconds until every group is caught up, every accepted report is applied and no webhook
     is due; at most ``timeout_s`` (the checks then report what is still stuck)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         try:
-            if await _drained(redis, accepted_ids):
+            if await _drained(redis, accepted):
                 return round(time.monotonic() - started, 2)
         except OSError:  # Redis may still be restarting
             pass
@@ -110,27 +110,29 @@ async def wait_drained(redis: Redis, accepted_ids: list[str], timeout_s: float) 
     return round(time.monotonic() - started, 2)
 
 
-async def _drained(redis: Redis, accepted_ids: list[str]) -> bool:
+async def _drained(redis: Redis, accepted: list[Report]) -> bool:
     stats = await read_stream_stats(redis)
     if any(g.pending or g.lag for g in stats.groups):
         return False
     if await redis.zcard(names.DELIVERIES_DUE_KEY):
         return False
-    statuses = await _statuses(redis, accepted_ids)
+    statuses = await _statuses(redis, accepted)
     return all(status == APPLIED for status in statuses.values())
 
 
-async def _statuses(redis: Redis, report_ids: list[str]) -> dict[str, str | None]:
-    pipe = redis.pipeline(transaction=False)
-    for report_id in report_ids:
-        pipe.hget(names.report_key(report_id), "status")
-    return dict(zip(report_ids, await pipe.execute(), strict=True))
+async def _statuses(redis: Redis, reports: list[Report]) -> dict[str, str | None]:
+    """Report id (unique across a soak run) -> status of its record."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for report in reports:
+            pipe.hget(names.report_key(report.city, report.report_id), "status")
+        statuses = await pipe.execute()
+    return dict(zip((r.report_id for r in reports), statuses, strict=True))
 
 
 async def check_reports(
     redis: Redis, verdict: Verdict, accepted: list[Report], unresolved: list[Report]
 ) -> None:
-    statuses = await _statuses(redis, [r.report_id for r in accepted])
+    statuses = await _statuses(redis, accepted)
     for report_id, status in statuses.items():
         if status == APPLIED:
             verdict.applied += 1
@@ -138,7 +140,7 @@ async def check_reports(
             verdict.lost += 1
             verdict.lost_examples.append(f"report {report_id}: {status}")
     # An unanswered report may have reached the server: if it did, its sites are expected too.
-    stored_unresolved = await _statuses(redis, [r.report_id for r in unresolved])
+    stored_unresolved = await _statuses(redis, unresolved)
     carrying = accepted + [r for r in unresolved if stored_unresolved[r.report_id]]
     await _check_sites(redis, verdict, carrying)
     await _check_gigabit_history(redis, verdict, accepted)
