@@ -21,7 +21,6 @@ from enum import StrEnum
 
 from shared.domain.alerts import Alert, Severity
 
-
 GROUP_BY = ("alertname", "program")
 """The labels that make a group; an alert without a ``program`` (ReportOverdue) groups by name."""
 
