@@ -4,6 +4,7 @@ the subscribers received."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,7 +66,8 @@ class Step:
     site_reports: list[dict[str, Any]]
     gigabit_reports: list[dict[str, Any]]
     expected: list[tuple[str, str, str]]
-    """(status, alertname, severity) the jinan subscriber receives at this step."""
+    """(status, alertname, severity) of each alert the jinan subscriber receives at this step,
+    in one delivery per group (here: per alertname, each has one program)."""
 
 
 STEPS = [
@@ -161,9 +163,12 @@ def bodies(receiver: WebhookReceiver) -> list[Any]:
     return [r.json() for r in receiver.received]
 
 
-def summary(body: dict[str, Any]) -> tuple[str, str, str]:
-    [alert] = body["alerts"]
-    return (body["status"], alert["labels"]["alertname"], alert["labels"]["severity"])
+def alerts_of(bodies: list[Any]) -> list[dict[str, Any]]:
+    return [alert for body in bodies for alert in body["alerts"]]
+
+
+def summary(alert: dict[str, Any]) -> tuple[str, str, str]:
+    return (alert["status"], alert["labels"]["alertname"], alert["labels"]["severity"])
 
 
 def test_subscribers_receive_exactly_the_notifications_of_the_timeline(
@@ -234,29 +239,32 @@ def test_subscribers_receive_exactly_the_notifications_of_the_timeline(
             ingest.stop()
             # The alerting service evaluates as of this step's instant.
             before = len(receivers["jinan"].received)
+            expected_total = len(alerts_of(bodies(receivers["jinan"]))) + len(step.expected)
             alerting = Service("alerting", env, tmp_path / "alerting.log").start()
-            expected_total = before + len(step.expected)
-            wait_until(lambda n=expected_total: len(receivers["jinan"].received) >= n, timeout=20)
+            wait_until(
+                lambda n=expected_total: len(alerts_of(bodies(receivers["jinan"]))) >= n,
+                timeout=20,
+            )
             time.sleep(2.5)  # two more evaluations: nothing else may arrive
             alerting.stop()
-            got = sorted(summary(b) for b in bodies(receivers["jinan"])[before:])
+            step_bodies = bodies(receivers["jinan"])[before:]
+            got = sorted(summary(a) for a in alerts_of(step_bodies))
             assert got == sorted(step.expected), f"step {step_number} ({step.now})"
+            # One delivery per group, and every alertname here has one program: one per name.
+            groups = {json.dumps(b["groupLabels"], sort_keys=True) for b in step_bodies}
+            assert len(step_bodies) == len(groups) == len({name for _, name, _ in step.expected})
     finally:
         for service in (alerting, ingest, aggregator):
             if service is not None:
                 service.stop()
 
-    jinan_bodies = bodies(receivers["jinan"])
-    assert all(b["alerts"][0]["labels"]["city"] == "jinan" for b in jinan_bodies)
-    qingdao_bodies = bodies(receivers["qingdao"])
-    assert qingdao_bodies, "qingdao reports nothing: its subscriber hears about it"
-    assert all(b["alerts"][0]["labels"]["city"] == "qingdao" for b in qingdao_bodies)
-    overdue = next(
-        b for b in jinan_bodies if b["alerts"][0]["labels"]["alertname"] == "ReportOverdue"
-    )
-    assert overdue["alerts"][0]["labels"]["kind"] == "gigabit"
-    missed = next(
-        b for b in jinan_bodies if b["alerts"][0]["labels"]["alertname"] == "FiveGTargetMissed"
-    )
-    assert "600" in missed["alerts"][0]["annotations"]["description"]
-    assert "730" in missed["alerts"][0]["annotations"]["description"]
+    jinan_alerts = alerts_of(bodies(receivers["jinan"]))
+    assert all(a["labels"]["city"] == "jinan" for a in jinan_alerts)
+    qingdao_alerts = alerts_of(bodies(receivers["qingdao"]))
+    assert qingdao_alerts, "qingdao reports nothing: its subscriber hears about it"
+    assert all(a["labels"]["city"] == "qingdao" for a in qingdao_alerts)
+    overdue = next(a for a in jinan_alerts if a["labels"]["alertname"] == "ReportOverdue")
+    assert overdue["labels"]["kind"] == "gigabit"
+    missed = next(a for a in jinan_alerts if a["labels"]["alertname"] == "FiveGTargetMissed")
+    assert "600" in missed["annotations"]["description"]
+    assert "730" in missed["annotations"]["description"]
