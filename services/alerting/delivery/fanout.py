@@ -53,6 +53,8 @@ async def fan_out(
         )
         what = f"subscription {entry.subscription_id} created"
     else:
+        # Read after the subscriptions: the create script writes a subscription and its starting
+        # point together, so every subscription read above has its starting point here.
         raw = await redis.hgetall(names.SUBSCRIPTION_ALERTS_FROM_KEY)
         alerts_from = {str(k): str(v) for k, v in raw.items()}
         records = plan_notified(
