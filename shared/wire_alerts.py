@@ -7,6 +7,8 @@ in an Alertmanager webhook v4 body and in Alertmanager's ``/api/v2/alerts``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -21,7 +23,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
+from shared import names
+from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification, group_labels
 from shared.domain.alerts import Alert, Severity
 
 # Active alerts (hash names.ACTIVE_ALERTS_KEY) ---------------------------------------------------
@@ -62,24 +65,112 @@ def api_alert(record: ActiveAlert) -> dict[str, Any]:
     }
 
 
-# Notifications (stream names.ALERTS_STREAM) ----------------------------------------------------
+# Alerts-stream entries (stream names.ALERTS_STREAM) ---------------------------------------------
+#
+# Three kinds of entry, told apart by ``type``:
+# - ``names.ALERTS_ENTRY_NOTIFIED``: one group's notifications from one evaluation (the evaluator);
+# - ``names.ALERTS_ENTRY_SUBSCRIBED``: a subscription was created, with the active alerts of that
+#   instant (the ingest's create script, ``services/ingest/subscriptions_store.py``);
+# - no ``type``: one notification, as evaluators wrote before grouping; still delivered.
 
 
-def notification_fields(notification: Notification) -> dict[str, str]:
+@dataclass(frozen=True)
+class GroupNotified:
+    """One group's notifications from one evaluation: one delivery per subscriber wanting any."""
+
+    notifications: list[Notification]
+
+
+@dataclass(frozen=True)
+class SubscriptionCreated:
+    """A new subscription and the active alerts when it was created: it receives them at once."""
+
+    subscription_id: str
+    active: dict[str, ActiveAlert]
+    state_format: str
+    """The active alerts' format (``shared.domain.alert_state_upgrade``); empty for v1."""
+
+
+AlertsEntry = GroupNotified | SubscriptionCreated
+
+TYPE_FIELD = "type"
+SUBSCRIPTION_FIELD = "subscription_id"
+STATE_FORMAT_FIELD = "state_format"
+ACTIVE_FIELD = "active"
+"""The active-alerts hash as the create script read it: a JSON array of fingerprint, record,
+fingerprint, record... (Lua's cjson writes ``{}`` for an empty one)."""
+
+
+def group_entry_fields(notifications: list[Notification]) -> dict[str, str]:
+    """The entry for one group's notifications (all of one evaluation and one group)."""
+    first = notifications[0]
+    return {
+        TYPE_FIELD: names.ALERTS_ENTRY_NOTIFIED,
+        "group": _json(group_labels(first.alert)),
+        "at": first.at.isoformat(),
+        "notifications": _json([_notification_doc(n) for n in notifications]),
+    }
+
+
+def decode_alerts_entry(fields: dict[str, str]) -> AlertsEntry:
+    """Raises KeyError, ValueError or TypeError on an entry no retry can make readable."""
+    kind = fields.get(TYPE_FIELD)
+    if kind is None:
+        return GroupNotified([v1_notification_from_fields(fields)])
+    if kind == names.ALERTS_ENTRY_NOTIFIED:
+        at = datetime.fromisoformat(fields["at"])
+        docs = json.loads(fields["notifications"])
+        if not isinstance(docs, list) or not docs:
+            raise ValueError("an entry of notifications without any")
+        return GroupNotified([_notification_from_doc(doc, at) for doc in docs])
+    if kind == names.ALERTS_ENTRY_SUBSCRIBED:
+        flat = json.loads(fields[ACTIVE_FIELD])
+        pairs = list(flat) if isinstance(flat, list) else []  # cjson: an empty array is {}
+        active = {
+            str(fp): decode_active(str(doc))
+            for fp, doc in zip(pairs[::2], pairs[1::2], strict=True)
+        }
+        return SubscriptionCreated(
+            fields[SUBSCRIPTION_FIELD], active, fields.get(STATE_FORMAT_FIELD, "")
+        )
+    raise ValueError(f"unknown alerts entry type {kind!r}")
+
+
+def _notification_doc(notification: Notification) -> dict[str, Any]:
+    return {
+        "event": str(notification.event),
+        "labels": notification.alert.labels,
+        "annotations": notification.alert.annotations,
+        "starts_at": notification.starts_at.isoformat(),
+        "ends_at": notification.ends_at.isoformat() if notification.ends_at else None,
+    }
+
+
+def _notification_from_doc(doc: dict[str, Any], at: datetime) -> Notification:
+    return Notification(
+        event=Event(doc["event"]),
+        alert=Alert(labels=dict(doc["labels"]), annotations=dict(doc["annotations"])),
+        starts_at=datetime.fromisoformat(doc["starts_at"]),
+        ends_at=datetime.fromisoformat(doc["ends_at"]) if doc["ends_at"] else None,
+        at=at,
+    )
+
+
+def v1_notification_fields(notification: Notification) -> dict[str, str]:
+    """One notification as its own entry: what evaluators wrote before grouping (no longer
+    written; an upgrade may find such entries on the stream)."""
     return {
         "event": str(notification.event),
         "fingerprint": notification.alert.fingerprint,
-        "labels": json.dumps(notification.alert.labels, sort_keys=True, ensure_ascii=False),
-        "annotations": json.dumps(
-            notification.alert.annotations, sort_keys=True, ensure_ascii=False
-        ),
+        "labels": _json(notification.alert.labels),
+        "annotations": _json(notification.alert.annotations),
         "starts_at": notification.starts_at.isoformat(),
         "ends_at": notification.ends_at.isoformat() if notification.ends_at else "",
         "at": notification.at.isoformat(),
     }
 
 
-def notification_from_fields(fields: dict[str, str]) -> Notification:
+def v1_notification_from_fields(fields: dict[str, str]) -> Notification:
     return Notification(
         event=Event(fields["event"]),
         alert=Alert(
@@ -89,6 +180,10 @@ def notification_from_fields(fields: dict[str, str]) -> Notification:
         ends_at=datetime.fromisoformat(fields["ends_at"]) if fields["ends_at"] else None,
         at=datetime.fromisoformat(fields["at"]),
     )
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 # Subscriptions ----------------------------------------------------------------------------------
@@ -161,38 +256,62 @@ class Subscription(SubscriptionRequest):
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 
 
+NO_END = "0001-01-01T00:00:00Z"
+"""Alertmanager's ``endsAt`` of an alert that has not ended."""
+
+
 # Alertmanager formats -------------------------------------------------------------------------
 
 
-def webhook_body(notification: Notification, receiver: str, external_url: str) -> dict[str, Any]:
-    """An Alertmanager webhook v4 body carrying the one alert of ``notification``."""
-    alert = notification.alert
-    status = "resolved" if notification.event is Event.RESOLVED else "firing"
-    group_labels = {"alertname": alert.name}
+def webhook_body(
+    notifications: Sequence[Notification], receiver: str, external_url: str
+) -> dict[str, Any]:
+    """An Alertmanager webhook v4 body for notifications of one group (at least one).
+
+    ``status`` is firing when any alert fires (a repeat fires), else resolved; ``commonLabels``
+    and ``commonAnnotations`` are the pairs every alert has. Nothing is truncated.
+    """
+    group = group_labels(notifications[0].alert)
+    alerts = [_webhook_alert(n, external_url) for n in notifications]
+    status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
     return {
         "version": "4",
-        "groupKey": "{}:" + "{" + f'alertname="{alert.name}"' + "}",
+        "groupKey": group_key(group),
         "truncatedAlerts": 0,
         "status": status,
         "receiver": receiver,
-        "groupLabels": group_labels,
-        "commonLabels": alert.labels,
-        "commonAnnotations": alert.annotations,
+        "groupLabels": group,
+        "commonLabels": _common([n.alert.labels for n in notifications]),
+        "commonAnnotations": _common([n.alert.annotations for n in notifications]),
         "externalURL": external_url,
-        "alerts": [
-            {
-                "status": status,
-                "labels": alert.labels,
-                "annotations": alert.annotations,
-                "startsAt": notification.starts_at.isoformat(),
-                "endsAt": notification.ends_at.isoformat()
-                if notification.ends_at
-                else "0001-01-01T00:00:00Z",
-                "generatorURL": f"{external_url}/v1/alerts",
-                "fingerprint": alert.fingerprint,
-            }
-        ],
+        "alerts": alerts,
     }
+
+
+def group_key(group: dict[str, str]) -> str:
+    """Alertmanager's form for a group of the root route: ``{}:{alertname="X", program="Y"}``."""
+    labels = ", ".join(
+        f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in sorted(group.items())
+    )
+    return "{}:{" + labels + "}"
+
+
+def _webhook_alert(notification: Notification, external_url: str) -> dict[str, Any]:
+    alert = notification.alert
+    return {
+        "status": "resolved" if notification.event is Event.RESOLVED else "firing",
+        "labels": alert.labels,
+        "annotations": alert.annotations,
+        "startsAt": notification.starts_at.isoformat(),
+        "endsAt": notification.ends_at.isoformat() if notification.ends_at else NO_END,
+        "generatorURL": f"{external_url}/v1/alerts",
+        "fingerprint": alert.fingerprint,
+    }
+
+
+def _common(dicts: list[dict[str, str]]) -> dict[str, str]:
+    first, *others = dicts
+    return {k: v for k, v in first.items() if all(other.get(k) == v for other in others)}
 
 
 def alertmanager_alert(

@@ -2,8 +2,9 @@
 
 - Evaluates the rules after every applied report (the progress stream) and every
   ``PACER_EVAL_INTERVAL`` seconds (time passing alone makes a city behind or a report overdue).
-- Turns each notification on the alerts stream into one signed webhook delivery per matching
-  subscriber, retried with backoff by the delivery worker.
+- Turns each alerts-stream entry (one group's notifications, or a new subscription with the
+  alerts active then) into signed webhook deliveries, one per group and matching subscriber,
+  retried with backoff by the delivery worker.
 - Pushes active alerts to Alertmanager when ``PACER_ALERTMANAGER_URL`` is set.
 """
 

@@ -48,14 +48,24 @@ def bodies(receiver: WebhookReceiver) -> list[Any]:
 
 
 def names_of(bodies: list[Any]) -> list[tuple[str, str, str]]:
-    """(status, alertname, program or kind) of each notification, sorted."""
+    """(status, alertname, program or kind) of each alert of each delivery, sorted."""
     summaries = []
     for body in bodies:
-        labels = body["alerts"][0]["labels"]
-        summaries.append(
-            (body["status"], labels["alertname"], labels.get("kind", labels["program"]))
-        )
+        assert len({group_of(a["labels"]) for a in body["alerts"]}) == 1, "one group a delivery"
+        for alert in body["alerts"]:
+            labels = alert["labels"]
+            summaries.append(
+                (alert["status"], labels["alertname"], labels.get("kind", labels.get("program")))
+            )
     return sorted(summaries)
+
+
+def group_of(labels: dict[str, str]) -> tuple[str, str | None]:
+    return labels["alertname"], labels.get("program")
+
+
+def alerts_received(receiver: WebhookReceiver) -> int:
+    return sum(len(body["alerts"]) for body in bodies(receiver))
 
 
 def test_a_restart_while_alerts_fire_sends_no_second_firing_and_still_the_resolution(
@@ -75,9 +85,11 @@ def test_a_restart_while_alerts_fire_sends_no_second_firing_and_still_the_resolu
                 api.post("/v1/subscriptions", json=subscription, headers=ADMIN).status_code == 201
             )
             alerting.start()
-            wait_until(lambda: len(receiver.received) >= 5, timeout=20)
+            wait_until(lambda: alerts_received(receiver) >= 5, timeout=20)
             time.sleep(2)
             firing = names_of(bodies(receiver))
+            groups = {group_of(a["labels"]) for b in bodies(receiver) for a in b["alerts"]}
+            assert len(receiver.received) == len(groups), "one delivery per group"
             assert firing == [
                 ("firing", "FiveGBehindPlan", "5g-2025"),
                 ("firing", "FiveGProjectedMiss", "5g-2025"),
@@ -101,7 +113,7 @@ def test_a_restart_while_alerts_fire_sends_no_second_firing_and_still_the_resolu
                 api.post("/v1/cities/jinan/reports/gigabit", json=body, headers=headers).status_code
                 == 202
             )
-            wait_until(lambda: len(receiver.received) >= 6, timeout=20)
+            wait_until(lambda: alerts_received(receiver) >= 6, timeout=20)
             time.sleep(2)
         assert names_of(bodies(receiver)) == sorted(
             [*firing, ("resolved", "ReportOverdue", "gigabit")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,17 @@ import redis
 
 from services.alerting.delivery import fan_out
 from shared import names
-from shared.domain.alert_lifecycle import Event, Notification
+from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
 from shared.domain.alerts import Alert
 from shared.settings import Settings
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
-from shared.wire_alerts import notification_fields
+from shared.wire_alerts import (
+    SubscriptionCreated,
+    decode_alerts_entry,
+    encode_active,
+    group_entry_fields,
+)
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
 from tests.support.processes import RedisServer, Service, ingest_running
 from tests.support.reports import bearer
@@ -27,6 +33,7 @@ ADMIN = bearer(ADMIN_TOKEN)
 VIEWER = bearer(VIEWER_TOKEN)
 JINAN = bearer(CITY_TOKENS["jinan"])
 SECRET = "whsec-do-not-leak-4f9a1c"
+STARTED = datetime(2024, 7, 11, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -242,26 +249,47 @@ def test_a_non_json_body_is_415_and_malformed_json_422(api: httpx.Client) -> Non
 # Deliveries ------------------------------------------------------------------------------------
 
 
-async def _fan_out_one(redis_url: str, city: str) -> str:
-    """What the alerting service does with one notification; the alert's fingerprint."""
+def test_a_created_subscription_is_announced_with_the_alerts_active_then(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    """The alerting service's fan-out turns the entry into the first deliveries (the ingest
+    writes no delivery itself); the subscription hears of later entries only."""
+    record = ActiveAlert(overdue("jinan"), STARTED, STARTED)
+    redis_client.hset(names.ACTIVE_ALERTS_KEY, record.alert.fingerprint, encode_active(record))
+    redis_client.set(names.ALERTS_STATE_FORMAT_KEY, "2")
+    subscription = create(api).json()
+
+    [(entry_id, fields)] = redis_client.xrange(names.ALERTS_STREAM)  # type: ignore[misc]
+    assert decode_alerts_entry(fields) == SubscriptionCreated(
+        subscription["id"], {record.alert.fingerprint: record}, "2"
+    )
+    assert redis_client.hget(names.SUBSCRIPTION_ALERTS_FROM_KEY, subscription["id"]) == entry_id
+    assert redis_client.zcard(names.DELIVERIES_DUE_KEY) == 0
+    assert api.delete(f"/v1/subscriptions/{subscription['id']}", headers=ADMIN).status_code == 204
+    assert redis_client.hlen(names.SUBSCRIPTION_ALERTS_FROM_KEY) == 0
+
+
+def overdue(city: str, kind: str = "gigabit") -> Alert:
+    return Alert(
+        labels={"alertname": "ReportOverdue", "severity": "warning", "city": city, "kind": kind},
+        annotations={
+            "summary": f"{city} has not reported",
+            "description": "due 2024/07/10 (7月10日)",
+        },
+    )
+
+
+async def _fan_out_one(redis_url: str, *cities: str) -> list[str]:
+    """What the alerting service does with one group's notifications; the alerts' fingerprints."""
     client = connect(redis_url)
     try:
         await ensure_groups(client)
-        alert = Alert(
-            labels={
-                "alertname": "ReportOverdue",
-                "severity": "warning",
-                "program": "gigabit-2024",
-                "city": city,
-                "kind": "gigabit",
-            },
-            annotations={"summary": f"{city} has not reported", "description": "due 2024-07-10"},
-        )
         at = Settings().make_clock().now()
-        notification = Notification(Event.FIRING, alert, at, None, at)
-        entry_id = str(await client.xadd(names.ALERTS_STREAM, notification_fields(notification)))  # type: ignore[arg-type]
-        assert await fan_out(client, entry_id, notification_fields(notification), Settings()) == 1
-        return alert.fingerprint
+        alerts = [overdue(city) for city in cities]
+        fields = group_entry_fields([Notification(Event.FIRING, a, at, None, at) for a in alerts])
+        entry_id = str(await client.xadd(names.ALERTS_STREAM, fields))  # type: ignore[arg-type]
+        assert await fan_out(client, entry_id, fields, Settings()) == 1
+        return [alert.fingerprint for alert in alerts]
     finally:
         await client.aclose()
 
@@ -274,7 +302,7 @@ def test_the_deliveries_listing_shows_each_notification_newest_first(
     assert empty.status_code == 200
     assert empty.json() == {"deliveries": []}
     first = asyncio.run(_fan_out_one(redis_server.url, "jinan"))
-    second = asyncio.run(_fan_out_one(redis_server.url, "heze"))
+    second = asyncio.run(_fan_out_one(redis_server.url, "heze", "binzhou"))
 
     response = api.get(f"/v1/subscriptions/{subscription['id']}/deliveries", headers=ADMIN)
     assert response.status_code == 200
@@ -282,21 +310,33 @@ def test_the_deliveries_listing_shows_each_notification_newest_first(
     assert set(newest) == {
         "id",
         "subscription_id",
+        "reason",
         "event",
-        "alert",
+        "group",
+        "alerts",
         "status",
         "attempts",
         "next_attempt_at",
         "created_at",
     }
     assert newest["subscription_id"] == subscription["id"]
+    assert newest["reason"] == "notified"
     assert newest["event"] == "firing"
-    assert newest["alert"]["alertname"] == "ReportOverdue"
+    assert newest["group"] == {"alertname": "ReportOverdue"}
+    assert newest["alerts"] == [
+        {
+            "event": "firing",
+            "fingerprint": fingerprint,
+            "alertname": "ReportOverdue",
+            "labels": overdue(city).labels,
+        }
+        for fingerprint, city in zip(second, ["heze", "binzhou"], strict=True)
+    ]
     assert newest["status"] == "pending"
     assert newest["attempts"] == []
     assert newest["next_attempt_at"] and newest["created_at"]
     assert newest["id"] != oldest["id"]
-    assert (newest["alert"]["fingerprint"], oldest["alert"]["fingerprint"]) == (second, first)
+    assert [a["fingerprint"] for a in oldest["alerts"]] == first
     assert SECRET not in response.text
     limited = api.get(
         f"/v1/subscriptions/{subscription['id']}/deliveries", params={"limit": 1}, headers=ADMIN
