@@ -10,6 +10,8 @@ content types, bytes that are not UTF-8. A rejected one gets a 4xx whose every e
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from tests.support.processes import RedisServer, Service, ingest_running
 from tests.support.reports import bearer, gigabit_report, site, sites_report
 
 JINAN = bearer(CITY_TOKENS["jinan"])
+JINAN_POPULATION = 9_202_432
 MAX_BODY_BYTES = 4 * 1024 * 1024
 DEEP = 10_000
 JSON = "application/json"
@@ -194,8 +197,83 @@ REJECTED = [
         raw_json(sites_report(site("JN-1", district="历下\u0000区"))),
         422,
         [*SITE_0, "district"],
-        "string_pattern_mismatch",
+        "forbidden_character",
     ),
+    # contract section 3: control, bidi-override, zero-width and line-separator characters in any
+    # text, one row per class (site ids, report ids and periods have ASCII patterns already).
+    *[
+        Rejected(
+            f"{name} in a {field}",
+            raw_json(sites_report(site("JN-1", **{field: f"历下{char}区"}))),
+            422,
+            [*SITE_0, field],
+            "forbidden_character",
+        )
+        for name, char, field in [
+            ("a C1 control (NEL, U+0085)", "\u0085", "district"),
+            ("DEL", "\u007f", "band"),
+            ("a right-to-left override (U+202E)", "\u202e", "district"),
+            ("a left-to-right embedding (U+202A)", "\u202a", "band"),
+            ("a bidi isolate (U+2066)", "\u2066", "district"),
+            ("a pop directional isolate (U+2069)", "\u2069", "band"),
+            ("a zero-width space (U+200B)", "\u200b", "district"),
+            ("a zero-width joiner (U+200D)", "\u200d", "district"),
+            ("a word joiner (U+2060)", "\u2060", "band"),
+            ("a byte order mark (U+FEFF)", "\ufeff", "district"),
+            ("a line separator (U+2028)", "\u2028", "district"),
+            ("a paragraph separator (U+2029)", "\u2029", "band"),
+        ]
+    ],
+    Rejected(
+        "a right-to-left override in an indicator key",
+        raw_json(gigabit_report({"user_5g_share_pct\u202e": 40})),
+        422,
+        ["body", "indicators", "user_5g_share_pct\u202e", "[key]"],
+        "forbidden_character",
+        kind="gigabit",
+    ),
+    # Values Pacer cannot mean (contract section 3).
+    Rejected(
+        "period 0001-01",
+        raw_json(sites_report(period="0001-01", as_of="0001-01-10")),
+        422,
+        ["body", "period"],
+        "too_early",
+    ),
+    Rejected(
+        "period 2018-12, the month before Pacer's records begin",
+        raw_json(gigabit_report({"user_5g_share_pct": 40}, period="2018-12", as_of="2018-12-31")),
+        422,
+        ["body", "period"],
+        "too_early",
+        kind="gigabit",
+    ),
+    Rejected(
+        "a site commissioned on 2018-12-31",
+        sites_with(commissioned_on="2018-12-31"),
+        422,
+        [*SITE_0, "commissioned_on"],
+        "too_early",
+    ),
+    *[
+        Rejected(
+            f"{key} = {literal}",
+            gigabit_literal(literal).replace(b"bb_1000m_users", key.encode()),
+            422,
+            ["body", "indicators", key],
+            code,
+            kind="gigabit",
+        )
+        for key, literal, code in [
+            ("pon_10g_port_share_pct", "100.5", "out_of_range"),
+            ("user_5g_share_pct", "-0.5", "out_of_range"),
+            ("household_gigabit_coverage_pct", "500.5", "out_of_range"),
+            ("bs_5g_per_10k", "1000.5", "out_of_range"),
+            ("bs_5g_per_10k", "1e300", "out_of_range"),
+            ("bb_1000m_users", "-1", "out_of_range"),
+            ("bb_1000m_users", str(JINAN_POPULATION + 1), "above_population"),
+        ]
+    ],
     Rejected(
         "a raw NUL byte inside a JSON string",
         sites_with(district="历下区").replace("历下区".encode(), b"\x00"),
@@ -409,10 +487,21 @@ ACCEPTED = [
         raw_json(sites_report(site("JN-1", district="\U00020000" * 64, band="n" * 32))),
     ),
     Accepted(
-        "right-to-left text, zero-width joiners and emoji in a district",
+        "right-to-left text and emoji in a district",
+        raw_json(sites_report(site("JN-1", district="\u05e9\u05dc\u05d5\u05dd \U0001f4e1 区"))),
+    ),
+    Accepted(
+        "household coverage of 480 % and as many gigabit users as residents",
+        gigabit_literal(str(JINAN_POPULATION)).replace(
+            b"}}", b', "household_gigabit_coverage_pct": 480}}'
+        ),
+        kind="gigabit",
+    ),
+    Accepted(
+        "a site commissioned on 2019-01-01, in period 2019-01",
         raw_json(
             sites_report(
-                site("JN-1", district="\u202b\u05e9\u05dc\u05d5\u05dd\u200d\U0001f4e1\u202c区")
+                site("JN-1", commissioned_on="2019-01-01"), period="2019-01", as_of="2019-01-31"
             )
         ),
     ),
@@ -442,3 +531,67 @@ def test_a_report_at_a_limit_is_accepted_and_stored_once_as_sent(
     sent = json.loads(case.body)
     for key in ("period", "as_of", "sites", "indicators"):
         assert stored.get(key) == sent.get(key)
+
+
+# A flood of names: the refusal costs in proportion to the bytes, not names x messages -----------
+
+FLOOD_KEYS = 300_000
+
+
+def rss_kib(pid: int, field: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (the peak so far) of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def test_300000_unknown_indicator_keys_are_refused_quickly_in_little_memory_and_space(
+    api: httpx.Client, ingest: Service, redis_client: redis.Redis
+) -> None:
+    """The review's 4 MB dry run: once 81 MB of errors after 6.4 s, the loop blocked for 5.8 s and
+    the ingest at 516 MB. Now: one bounded answer; /healthz keeps answering meanwhile."""
+    indicators = {f"x{i:07d}": 1 for i in range(FLOOD_KEYS)}
+    body = json.dumps(gigabit_report(indicators), separators=(",", ":")).encode()
+    assert 3_900_000 < len(body) <= MAX_BODY_BYTES
+    assert ingest.process is not None
+    pid = ingest.process.pid
+    rss_before = rss_kib(pid, "VmRSS")
+    answer: list[httpx.Response] = []
+    took: list[float] = []
+
+    def submit() -> None:
+        started = time.perf_counter()
+        with httpx.Client(base_url=ingest.url, timeout=60) as client:
+            answer.append(
+                client.post(
+                    "/v1/cities/jinan/reports/gigabit?dry_run=true",
+                    content=body,
+                    headers=JINAN | {"Content-Type": JSON},
+                )
+            )
+        took.append(time.perf_counter() - started)
+
+    worker = threading.Thread(target=submit)
+    worker.start()
+    health_waits: list[float] = []
+    while worker.is_alive():
+        started = time.perf_counter()
+        assert api.get("/healthz").status_code == 200
+        health_waits.append(time.perf_counter() - started)
+        time.sleep(0.01)
+    worker.join()
+    peak_growth_mib = (rss_kib(pid, "VmHWM") - rss_before) / 1024
+    [response] = answer
+    print(
+        f"answer {response.status_code} {len(response.content)} B in {took[0]:.2f} s; "
+        f"rss +{peak_growth_mib:.0f} MiB; /healthz worst {max(health_waits) * 1000:.0f} ms "
+        f"over {len(health_waits)} calls"
+    )
+    assert response.status_code == 422
+    assert len(response.content) < 64 * 1024
+    assert took[0] < 1.0
+    assert peak_growth_mib < 100
+    assert max(health_waits) < 0.1
+    assert_machine_readable(response)
+    assert nothing_stored(redis_client)
