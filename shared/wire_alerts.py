@@ -165,9 +165,9 @@ class SubscriptionFilters(BaseModel):
     """An absent or empty list matches everything; otherwise the alert's label must be listed."""
 
     model_config = ConfigDict(extra="forbid")
-    cities: Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)] | None = None
-    programs: Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)] | None = None
-    severities: Annotated[list[Severity], Field(max_length=MAX_FILTER_VALUES)] | None = None
+    cities: list[Annotated[str, Field(max_length=64)]] | None = None
+    programs: list[Annotated[str, Field(max_length=64)]] | None = None
+    severities: list[Severity] | None = None
 
     def matches(self, labels: dict[str, str]) -> bool:
         if self.cities and labels.get("city") not in self.cities:
@@ -178,13 +178,22 @@ class SubscriptionFilters(BaseModel):
         return not (self.severities and labels.get("severity") not in self.severities)
 
 
+class RequestedFilters(SubscriptionFilters):
+    """The filters of a new subscription: at most ``MAX_FILTER_VALUES`` values a list, text
+    without control, bidi or zero-width characters."""
+
+    cities: Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)] | None = None
+    programs: Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)] | None = None
+    severities: Annotated[list[Severity], Field(max_length=MAX_FILTER_VALUES)] | None = None
+
+
 class SubscriptionRequest(BaseModel):
     """``POST /v1/subscriptions``."""
 
     model_config = ConfigDict(extra="forbid")
     url: WebhookUrl
     secret: Annotated[SafeText, Field(min_length=16, max_length=256)]
-    filters: SubscriptionFilters = SubscriptionFilters()
+    filters: RequestedFilters = RequestedFilters()
     send_resolved: StrictBool = True
     """Only JSON true or false: 0 or \"no\" are errors, not guesses."""
 
@@ -197,9 +206,19 @@ class SubscriptionRequest(BaseModel):
         return cls.MOST_STRINGS
 
 
-class Subscription(SubscriptionRequest):
-    """As stored (with its secret, which the API never returns)."""
+StoredUrl = Annotated[AnyHttpUrl, UrlConstraints(allowed_schemes=["http", "https"])]
 
+
+class Subscription(BaseModel):
+    """As stored (with its secret, which the API never returns). Loaded with the rules new
+    subscriptions met before December's tighter ones (``SubscriptionRequest``): a rule made
+    stricter must not leave one stored subscription unreadable, and with it every read."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: StoredUrl
+    secret: Annotated[str, Field(min_length=16, max_length=256)]
+    filters: SubscriptionFilters = SubscriptionFilters()
+    send_resolved: StrictBool = True
     id: str
     created_at: datetime
 
