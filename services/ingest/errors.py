@@ -242,6 +242,13 @@ def install_error_handlers(app: FastAPI) -> None:
             allowed = _documented_methods(app, request.url.path)
             if allowed:
                 headers["Allow"] = ", ".join(allowed)
+        if exc.status_code == 404:
+            # The router's: no route has this path. A trailing slash is not redirected away
+            # (app.py: Starlette's redirect reflected the Host header); say so instead.
+            slash = request.url.path.endswith("/") and request.url.path != "/"
+            hint = "; Pacer's paths have no trailing slash" if slash else ""
+            item = ErrorItem(["path"], code, f"no such path{hint}")
+            return error_response(404, [item], headers)
         return error_response(exc.status_code, [ErrorItem([], code, str(exc.detail))], headers)
 
     async def on_redis_down(_: Request, __: Exception) -> JSONResponse:

@@ -595,3 +595,104 @@ def test_300000_unknown_indicator_keys_are_refused_quickly_in_little_memory_and_
     assert max(health_waits) < 0.1
     assert_machine_readable(response)
     assert nothing_stored(redis_client)
+
+
+@dataclass(frozen=True)
+class Flood:
+    spec: str
+    body: bytes
+    total: int
+    """How many problems the last entry must report."""
+    first: tuple[list[str | int], str]
+    kind: str = "5g-sites"
+
+
+def many_names(count: int) -> dict[str, int]:
+    return {f"x{i}": 0 for i in range(count)}
+
+
+FLOODS = [
+    Flood(
+        "10,000 empty sites: 6 missing fields each",
+        raw_json(sites_report(*[{}] * 10_000)),
+        60_000,
+        ([*SITE_0, "site_id"], "missing"),
+    ),
+    Flood(
+        "10,000 sites with a bad latitude",
+        raw_json(sites_report(*[site(f"JN-{i}", lat=30.0) for i in range(10_000)])),
+        10_000,
+        ([*SITE_0, "lat"], "outside_shandong"),
+    ),
+    Flood(
+        "one site with 50,000 unknown names",
+        raw_json(sites_report(site("JN-1") | many_names(50_000))),
+        50_000,
+        ([*SITE_0, "x0"], "extra_forbidden"),
+    ),
+    Flood(
+        "50,000 unknown names beside the sites",
+        raw_json(sites_report(site("JN-1")) | many_names(50_000)),
+        50_000,
+        (["body", "x0"], "extra_forbidden"),
+    ),
+    Flood(
+        "the same site_id 10,000 times",
+        raw_json(sites_report(*[site("JN-1")] * 10_000)),
+        9_999,
+        (["body", "sites", 1, "site_id"], "duplicate_site_id"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", FLOODS, ids=[case.spec for case in FLOODS])
+def test_thousands_of_problems_are_listed_up_to_100_and_counted(
+    api: httpx.Client, redis_client: redis.Redis, case: Flood
+) -> None:
+    response = post(api, case.kind, case.body)
+    assert response.status_code == 422
+    errors = assert_machine_readable(response)
+    assert len(errors) == 100
+    assert (errors[0]["loc"], errors[0]["code"]) == case.first
+    assert errors[-1]["code"] == "too_many_errors"
+    assert errors[-1]["message"].startswith(f"{case.total:,} errors in all, the first 99 listed")
+    assert nothing_stored(redis_client)
+
+
+def test_a_body_with_more_names_than_any_gigabit_report_is_refused_unread(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    response = post(api, "gigabit", raw_json(gigabit_report(many_names(300))), JSON)
+    assert response.status_code == 422
+    [error] = assert_machine_readable(response)
+    assert (error["loc"], error["code"]) == (["body"], "too_many_strings")
+    assert "user_5g_share_pct" in error["message"]  # what a report may name
+    # A few unknown keys are still named one by one.
+    response = post(api, "gigabit", raw_json(gigabit_report(many_names(3))), JSON)
+    assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [
+        (["body", "indicators", f"x{i}"], "unknown_indicator") for i in range(3)
+    ]
+    assert nothing_stored(redis_client)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/progress/"),
+        ("GET", "/v1/subscriptions/"),
+        ("POST", "/v1/cities/jinan/reports/gigabit/"),
+        ("GET", "/healthz/"),
+    ],
+)
+def test_a_trailing_slash_is_a_plain_404_that_reflects_nothing(
+    api: httpx.Client, method: str, path: str
+) -> None:
+    """Once a 307 to ``http://<the request's Host><path without the slash>``, before any
+    authentication: whoever set Host chose where clients were sent."""
+    response = api.request(method, path, headers={"Host": "evil.example"} | JINAN)
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    assert "evil.example" not in response.text + str(response.headers)
+    [error] = assert_machine_readable(response)
+    assert (error["loc"], error["code"]) == (["path"], "not_found")
+    assert "no trailing slash" in error["message"]
