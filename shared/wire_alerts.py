@@ -10,7 +10,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +27,8 @@ from pydantic_core import PydanticCustomError
 from shared import names
 from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification, group_labels
 from shared.domain.alerts import Alert, Severity
+from shared.webhook_policy import literal_address
+from shared.wire import SafeText
 
 # Active alerts (hash names.ACTIVE_ALERTS_KEY) ---------------------------------------------------
 
@@ -203,11 +206,54 @@ def _stored_length_fits(url: AnyHttpUrl) -> AnyHttpUrl:
     return url
 
 
+def _resolvable_host(url: AnyHttpUrl) -> AnyHttpUrl:
+    """A host name DNS can carry: labels of 1 to 63 characters, 253 in all (RFC 1035). The URL
+    parser accepts ``a..b`` and 64-letter labels, which the resolver's IDNA codec then refused
+    with a UnicodeError (a plain-text 500)."""
+    host = url.host or ""
+    if literal_address(host) is not None:
+        return url
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if len(name) > 253 or not all(1 <= len(label) <= 63 for label in labels):
+        raise PydanticCustomError(
+            "invalid_host",
+            "{host} is not a host name: each dot-separated label must have 1 to 63 characters, "
+            "and the name at most 253",
+            {"host": host},
+        )
+    return url
+
+
 WebhookUrl = Annotated[
     AnyHttpUrl,
     UrlConstraints(allowed_schemes=["http", "https"], max_length=MAX_URL_LENGTH),
     AfterValidator(_stored_length_fits),
+    AfterValidator(_resolvable_host),
 ]
+MAX_FILTER_VALUES = 64
+"""Values per filter list: far more than there are cities, programmes or severities, and a bound
+on the errors an unknown value each makes."""
+FilterValue = Annotated[SafeText, Field(max_length=64)]
+
+
+def masked_url(url: str) -> str:
+    """``url`` as the API shows it: credentials and query (where tokens tend to live) and the
+    fragment replaced by ``***``: ``https://***@host/path?***``. The stored URL stays whole,
+    since deliveries use it."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            parts.path,
+            "***" if parts.query else "",
+            "***" if parts.fragment else "",
+        )
+    )
 
 
 class SubscriptionFilters(BaseModel):
@@ -227,25 +273,55 @@ class SubscriptionFilters(BaseModel):
         return not (self.severities and labels.get("severity") not in self.severities)
 
 
+class RequestedFilters(SubscriptionFilters):
+    """The filters of a new subscription: at most ``MAX_FILTER_VALUES`` values a list, text
+    without control, bidi or zero-width characters."""
+
+    cities: Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)] | None = None
+    programs: Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)] | None = None
+    severities: Annotated[list[Severity], Field(max_length=MAX_FILTER_VALUES)] | None = None
+
+
 class SubscriptionRequest(BaseModel):
     """``POST /v1/subscriptions``."""
 
     model_config = ConfigDict(extra="forbid")
     url: WebhookUrl
-    secret: Annotated[str, Field(min_length=16, max_length=256)]
-    filters: SubscriptionFilters = SubscriptionFilters()
+    secret: Annotated[SafeText, Field(min_length=16, max_length=256)]
+    filters: RequestedFilters = RequestedFilters()
     send_resolved: StrictBool = True
     """Only JSON true or false: 0 or \"no\" are errors, not guesses."""
 
+    MOST_STRINGS: ClassVar[int] = 7 + 2 + 3 * MAX_FILTER_VALUES
+    """JSON strings a valid body holds at most: 7 names, the url, the secret, the filters'
+    values."""
 
-class Subscription(SubscriptionRequest):
-    """As stored (with its secret, which the API never returns)."""
+    @classmethod
+    def most_strings(cls) -> int:
+        return cls.MOST_STRINGS
 
+
+StoredUrl = Annotated[AnyHttpUrl, UrlConstraints(allowed_schemes=["http", "https"])]
+
+
+class Subscription(BaseModel):
+    """As stored (with its secret, which the API never returns). Loaded with the rules new
+    subscriptions met before December's tighter ones (``SubscriptionRequest``): a rule made
+    stricter must not leave one stored subscription unreadable, and with it every read."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: StoredUrl
+    secret: Annotated[str, Field(min_length=16, max_length=256)]
+    filters: SubscriptionFilters = SubscriptionFilters()
+    send_resolved: StrictBool = True
     id: str
     created_at: datetime
 
     def public(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"secret"})
+        """What the API shows: no secret, the URL masked (``masked_url``)."""
+        shown = self.model_dump(mode="json", exclude={"secret"})
+        shown["url"] = masked_url(shown["url"])
+        return shown
 
     def wants(self, notification: Notification) -> bool:
         if notification.event is Event.RESOLVED and not self.send_resolved:

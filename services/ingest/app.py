@@ -47,6 +47,10 @@ def create_app(
         version="1",
         description="Cities submit gigabit and 5G-site reports; any token holder reads progress.",
         lifespan=lifespan,
+        # A path with a trailing slash is a 404 like any unknown path: Starlette's redirect to
+        # the path without it built its Location from the request's Host header, before
+        # authentication (an open redirect for whoever controls Host in front of Pacer).
+        redirect_slashes=False,
         # Pacer's request metrics are its own (observability.py, Prometheus). FastAPI's native
         # OpenTelemetry, unconfigured here, still asked three global providers on every request
         # whether it was (~3 % of the app's CPU per report; bench/NOTES-ingest-latency.md).

@@ -97,7 +97,7 @@ async def _submit(
     report = await json_body(request, REPORT_MODELS[kind], "the report")
     report_id = _report_id(report, idempotency_key)
     now = ctx.clock.now()
-    errors = check_report(report, now, ctx.targets.gigabit)
+    errors = check_report(report, now, ctx.targets, city)
     site_ids = [s.site_id for s in report.sites] if isinstance(report, SitesReport) else []
     if errors or dry_run:
         # The accept script checks the sites of a report it may store (one round trip); a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +109,23 @@ def test_an_admin_creates_lists_and_deletes_a_subscription_and_never_sees_its_se
     assert errors_of(again) == [(["path", "subscription_id"], "unknown_subscription")]
 
 
+def test_credentials_and_query_of_a_url_are_masked_wherever_the_api_shows_it(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    url = "https://hook-user:hook-pass@hooks.example.test/pacer?token=t0k3n"
+    created = create(api, url=url)
+    assert created.status_code == 201, created.text
+    shown = "https://***@hooks.example.test/pacer?***"
+    assert created.json()["url"] == shown
+    listed = api.get("/v1/subscriptions", headers=ADMIN).json()["subscriptions"]
+    assert [s["url"] for s in listed] == [shown]
+    for answer in (created.text, api.get("/v1/subscriptions", headers=ADMIN).text):
+        assert "hook-pass" not in answer and "t0k3n" not in answer
+    # Deliveries go to the whole URL: it is stored as given.
+    [stored] = redis_client.hvals(names.SUBSCRIPTIONS_KEY)  # type: ignore[misc]
+    assert json.loads(stored)["url"] == url
+
+
 def test_the_secret_never_reaches_the_log(api: httpx.Client, ingest: Service) -> None:
     assert create(api).status_code == 201
     assert create(api, url="ftp://files.example.test/").status_code == 422
@@ -199,6 +217,32 @@ INVALID = [
     ),
     ("missing secret", {"url": "https://hooks.example.test/"}, ["body", "secret"], "missing"),
     ("short secret", subscription_body(secret="short"), ["body", "secret"], "string_too_short"),
+    # Once a plain-text 500: the resolver's IDNA codec refused these names (issue 11).
+    ("an empty label", subscription_body(url="http://a..b/"), ["body", "url"], "invalid_host"),
+    (
+        "a 64-letter label",
+        subscription_body(url=f"https://{'a' * 64}.example/hook"),
+        ["body", "url"],
+        "invalid_host",
+    ),
+    (
+        "a right-to-left override in a city filter",
+        subscription_body(filters={"cities": ["jinan", "\u202enanij"]}),
+        ["body", "filters", "cities", 1],
+        "forbidden_character",
+    ),
+    (
+        "a newline in the secret",
+        subscription_body(secret=SECRET + "\n"),
+        ["body", "secret"],
+        "forbidden_character",
+    ),
+    (
+        "65 city filters",
+        subscription_body(filters={"cities": ["jinan"] * 65}),
+        ["body", "filters", "cities"],
+        "too_long",
+    ),
 ]
 
 
