@@ -13,6 +13,9 @@ Query conventions:
 - Province totals come from the recording rules in deploy/prometheus/rules/pacer-recording.yml.
 - Report ages are measured against ``pacer_exporter_clock_timestamp_seconds`` (Pacer's clock,
   which may be fixed or offset), never ``time()``.
+- Every programme figure (new, planned, attainment, status, indicator values) is as of the city's
+  judgement day D (contract §1.1), not "now": the panels that show one say so, and the judgement
+  day itself is shown as a date.
 """
 
 from __future__ import annotations
@@ -37,7 +40,12 @@ CITY_DASHBOARD_LINK: Json = {
     "url": "/d/pacer-city/pacer-city?var-city=${__field.labels.city}&${__url_time_range}",
 }
 ATTAINMENT_STEPS = [("red", None), ("orange", 0.75), ("green", 0.9)]  # contract §1 tolerances
+# Grey for "nothing to judge": none of Grafana's named colours is a neutral grey.
+NO_DATA_COLOUR = "#8e8e8e"
+# Every value of pacer_program_status's status label (tests/ops/test_dashboards.py holds every
+# status mapping to shared.domain.plan.ALL_STATUSES).
 STATUS_COLOURS = {
+    "no_data": ("no data", NO_DATA_COLOUR),
     "on_track": ("on track", "green"),
     "at_risk": ("at risk", "orange"),
     "behind": ("behind", "red"),
@@ -54,6 +62,15 @@ ALERTMANAGER_CITY_FILTER = (
     "&filter=%7Bcity%3D%22$city%22%7D"
 )
 AGE_DAYS = "(scalar(max(pacer_exporter_clock_timestamp_seconds)) - {received}) / 86400"
+GIGABIT_PROGRAM = "gigabit-2024"
+# pacer_program_judged_as_of_timestamp_seconds is the END of day D (00:00 of the next day,
+# Asia/Shanghai): one day less is 00:00 of D itself, which a date format in the dashboards' time
+# zone prints as D (printing the gauge as it is would show the day after D).
+JUDGED_DAY = (
+    "(max by ({by}) (pacer_program_judged_as_of_timestamp_seconds{selector}) - 86400) * 1000"
+)
+DATE_UNIT = "time:YYYY-MM-DD"  # Grafana's custom date format unit, on milliseconds
+MONTH_UNIT = "time:YYYY-MM"
 
 
 # --- queries and field settings ---------------------------------------------------------------
@@ -87,9 +104,30 @@ def value_mappings(texts: dict[str, tuple[str, str]]) -> list[Json]:
     ]
 
 
-PASS_FAIL = value_mappings({"1": ("pass", "green"), "0": ("fail", "red")})
+# Pass/fail, and -1 from ``passing_or_unreported`` for an indicator the city has no value of.
+PASS_FAIL_UNREPORTED = value_mappings(
+    {"1": ("pass", "green"), "0": ("fail", "red"), "-1": ("not reported", NO_DATA_COLOUR)}
+)
+YES_NO = value_mappings({"1": ("yes", "text"), "0": ("no", "orange")})
 UP_DOWN = value_mappings({"1": ("up", "green"), "0": ("down", "red")})
 MET_NOT_MET = value_mappings({"1": ("met", "green"), "0": ("not met", "red")})
+
+
+def passing_or_unreported(by: str, selector: str = "") -> str:
+    """pacer_gigabit_indicator_passing, with -1 instead of 0 where the city has no value in force
+    for the indicator: the standard counts it as failing, but a city that has not reported (a
+    no_data city: every indicator) should not read as failing every threshold."""
+    passing = f"max by ({by}) (pacer_gigabit_indicator_passing{selector})"
+    return (
+        f"({passing} and on ({by}) pacer_gigabit_indicator_value{selector}) or ({passing} * 0 - 1)"
+    )
+
+
+def unless_no_data(expr: str, selector: str, program: str) -> str:
+    """``expr``, or nothing (Grafana prints "No data") while the city has no report feeding
+    ``program`` (its status is no_data)."""
+    status = f'pacer_program_status{{{selector}, program="{program}", status="no_data"}}'
+    return f"{expr} unless on () (max({status}) == 1)"
 
 
 def override(matcher: str, name: str, **properties: Any) -> Json:
@@ -372,7 +410,8 @@ def latest_reports_table(
     sort_by: str,
     filterable: bool = False,
 ) -> Json:
-    """When the latest report of each kind arrived, and its age on Pacer's clock."""
+    """When the latest report of each kind arrived, its age on Pacer's clock, and the latest month
+    reported (a late report for an old month is received recently but reports an old month)."""
     received = f"max by ({by}) (pacer_report_last_received_timestamp_seconds{selector})"
     return table(
         title,
@@ -380,11 +419,15 @@ def latest_reports_table(
         [
             Query(f"{received} * 1000", table=True),
             Query(AGE_DAYS.format(received=received), table=True),
+            Query(f"max by ({by}) (pacer_report_latest_period{selector}) * 1000", table=True),
         ],
-        transformations=merge_and_organize({"Value #A": "last received", "Value #B": "age (days)"}),
+        transformations=merge_and_organize(
+            {"Value #A": "last received", "Value #B": "age (days)", "Value #C": "latest month"}
+        ),
         size=size,
         overrides=[
             override("byName", "last received", unit="dateTimeAsIso"),
+            override("byName", "latest month", unit=MONTH_UNIT),
             override(
                 "byName",
                 "age (days)",
@@ -486,19 +529,41 @@ def dashboard(
 
 SITE_PROGRAM = 'program="5g-2025"'  # the programme the province's headline panels follow
 
+READING_THE_FIGURES = """
+#### Reading these figures
+
+- **As of the judgement day, not today.** Every figure of a city (new sites, plan, attainment,
+  status, indicator values) is as of the day its reports cover: its *judgement day* (the table
+  beside this text). A month's reports arrive by the 10th of the next month, so cities can stand on
+  different days while they come in; one that stops reporting is judged on the last day of the
+  latest month past due, with what it sent.
+- **no data**: the city has sent no report of the kind the programme feeds on. It has no
+  attainment (no bar, no dot), and the only alert it raises is `ReportOverdue`. The province
+  totals count its new sites as 0 against its plan.
+- **met / missed** are decided only once the judgement day reaches the deadline (December's
+  reports are due on 10 January). Until then a programme stays on track, at risk or behind;
+  `gigabit-2024` follows the share of its thresholded indicators passing.
+- **Illustrative** (top right): the per-city baselines and quotas are the shipped allocation of
+  the province figures by population, not official figures, until an operator replaces them in
+  the targets file. Every per-city target, plan and attainment rests on them.
+"""
+
 
 def province() -> Json:
     return dashboard(
         "pacer-province",
         "Pacer · Province overview",
-        "Shandong at a glance: 5G sites against plan, attainment and status per city, the "
-        "gigabit-city matrix, overdue reports and active alerts.",
+        "Shandong at a glance: 5G sites against plan, attainment, status and judgement day per "
+        "city, the gigabit-city matrix, overdue reports and active alerts. Each city's figures "
+        "are as of the day its reports cover.",
         [
             *_province_headline(),
             row("5G sites: 5g-2025 (70,000 new sites by 2025-12-31)"),
             *_province_sites(),
-            row("Status and the gigabit-city standard"),
+            row("Status and judgement day"),
             *_province_status(),
+            row("The gigabit-city standard"),
+            *_province_gigabit(),
             row("Reports"),
             *_province_reports(),
             row("Alerts"),
@@ -509,33 +574,43 @@ def province() -> Json:
 
 
 def _province_headline() -> list[Json]:
-    """Sites, attainment, gigabit cities and alerts in one line."""
+    """Sites, attainment, gigabit cities, alerts, cities without data and how far the targets
+    can be trusted, in one line."""
     return [
         stat(
             "5G sites in service",
-            "Province total: every city's baseline plus the in-service sites it has reported.",
+            "Province total: every city's baseline (illustrative while 'Baselines and targets' "
+            "says so) plus the in-service sites it has reported.",
             [Query("pacer:province_5g_sites_in_service:sum", "in service")],
+            size=(4, 4),
             steps=[("blue", None)],
         ),
         stat(
             "5g-2025 attainment (province)",
-            "New sites over the plan to date, province-wide. Warning under 90 %, critical "
-            "under 75 %.",
+            "The cities' new sites over their plan, each city at its own judgement day (a city "
+            "without data counts 0 new sites against its plan). Warning under 90 %, critical "
+            "under 75 %. GET /v1/progress judges the province at one day, the earliest every "
+            "reporting city covers, so while a month's reports come in its figure can differ "
+            "a little from this one.",
             [Query(f"pacer:province_5g_attainment:ratio{{{SITE_PROGRAM}}}", "attainment")],
+            size=(4, 4),
             unit="percentunit",
             steps=ATTAINMENT_STEPS,
             decimals=1,
         ),
         stat(
             "Cities meeting the gigabit standard",
-            "Cities whose every thresholded gigabit indicator passes on its latest value (of 16).",
+            "Cities whose every thresholded gigabit indicator passes on its value in force at "
+            "the city's judgement day (of 16; a city without data does not meet it).",
             [Query("pacer:province_gigabit_cities_met:sum", "cities")],
+            size=(4, 4),
             steps=[("red", None), ("orange", 12), ("green", 16)],
         ),
         stat(
             "Active alerts by severity",
             "Pacer's target-slip alerts now firing (all cities), by severity.",
             [Query("pacer:alerts_firing:sum", "{{severity}}")],
+            size=(4, 4),
             steps=[("green", None), ("orange", 1)],
             overrides=[
                 override(
@@ -545,6 +620,31 @@ def _province_headline() -> list[Json]:
                 )
             ],
         ),
+        stat(
+            "Cities with no data",
+            "Cities with no report of the kind each programme feeds on (status no_data): no "
+            "attainment, only ReportOverdue. The 5G programmes share the 5g-sites reports.",
+            [
+                Query(
+                    "sum by (program) (max by (city, program)"
+                    ' (pacer_program_status{status="no_data"}))',
+                    "{{program}}",
+                )
+            ],
+            size=(4, 4),
+            steps=[("green", None), ("orange", 1)],
+        ),
+        stat(
+            "Baselines and targets",
+            "Whether the site programmes' per-city baselines and targets are official figures. "
+            "'illustrative' while the targets file holds the shipped allocation of the province "
+            "figures by population (verified: false): every city's in-service count, target, "
+            "plan and attainment rests on them, and 5g-2027's city targets are the province's "
+            "density decomposed by city. An operator replaces them in the targets file.",
+            [Query("max by (program) (pacer_program_baseline_verified)", "{{program}}")],
+            size=(4, 4),
+            mappings=value_mappings({"1": ("verified", "green"), "0": ("illustrative", "orange")}),
+        ),
     ]
 
 
@@ -553,8 +653,11 @@ def _province_sites() -> list[Json]:
     return [
         timeseries(
             "Province 5G new sites vs plan (5g-2025)",
-            "Burn-up: new in-service sites since 2024-01-01, the plan to date (dashed) and "
-            "the program's target (dashed red). The gap between the first two is the "
+            "Burn-up: the cities' new in-service sites since 2024-01-01 and their plan "
+            "(dashed), each city at its judgement day, so both lines step when a month's "
+            "reports arrive or fall due; the target (dashed red) is the sum of the city quotas "
+            "(illustrative while 'Baselines and targets' says so). The province also needs "
+            "more than 270,000 sites in service. The gap between the first two is the "
             "shortfall.",
             [
                 Query(f"pacer:province_5g_sites_new:sum{{{SITE_PROGRAM}}}", "new sites"),
@@ -570,8 +673,9 @@ def _province_sites() -> list[Json]:
         ),
         bargauge(
             "5g-2025 attainment per city",
-            "New sites over the plan to date, worst first. Orange under 90 % (warning), red "
-            "under 75 % (critical). Click a bar for the city dashboard.",
+            "New sites over the plan at each city's judgement day, worst first. Orange under "
+            "90 % (warning), red under 75 % (critical). A city with no 5g-sites report has no "
+            "bar (no data). Click a bar for the city dashboard.",
             [
                 Query(
                     f"sort(max by (city) (pacer_program_attainment_ratio{{{SITE_PROGRAM}}}))",
@@ -584,11 +688,13 @@ def _province_sites() -> list[Json]:
 
 
 def _province_status() -> list[Json]:
-    """Each city's status per programme and its gigabit indicators."""
+    """Each city's status per programme, the day it is judged on, and how to read both."""
     return [
         table(
             "Status per city and program",
-            "Each city's current status on every program (on track, at risk, behind, met, missed).",
+            "Each city's status on every program at its judgement day (next table): no data, "
+            "on track, at risk, behind, met, missed. Met and missed come only with the final "
+            "judgement, once the judgement day reaches the deadline.",
             [
                 Query(
                     "max by (city, program, status) (pacer_program_status == 1)",
@@ -596,31 +702,52 @@ def _province_status() -> list[Json]:
                 )
             ],
             transformations=matrix("city", "program", "status"),
-            size=(9, 14),
+            size=(8, 14),
             mappings=value_mappings(STATUS_COLOURS),
             cell="color-background",
             sort_by="city",
         ),
         table(
-            "Gigabit matrix: pass/fail by city and indicator",
-            "Whether each city's latest value of each thresholded indicator meets the MIIT "
-            "gigabit-city threshold (bb_1000m_users is tracked without a threshold).",
+            "Judgement day per city and program",
+            "The day each city's figures on each program are as of (contract §1.1): the later "
+            "of the last day of the latest required month whose report is past due and the "
+            "as_of of the city's latest report of the kind, held at the program's deadline. "
+            "A no-data city stands on the first of those.",
             [
                 Query(
-                    "max by (city, indicator) (pacer_gigabit_indicator_passing)",
+                    JUDGED_DAY.format(by="city, program", selector=""),
                     table=True,
                 )
             ],
+            transformations=matrix("city", "program", "Value"),
+            size=(8, 14),
+            unit=DATE_UNIT,
+            sort_by="city",
+        ),
+        text("Reading these figures", READING_THE_FIGURES, size=(8, 14)),
+    ]
+
+
+def _province_gigabit() -> list[Json]:
+    """Who passes which gigabit indicator, and on what values."""
+    return [
+        table(
+            "Gigabit matrix: pass/fail by city and indicator",
+            "Whether each city's value of each thresholded indicator in force at its judgement "
+            "day meets the MIIT gigabit-city threshold (bb_1000m_users is tracked without a "
+            "threshold). 'not reported': the city has no value in force; the standard counts "
+            "it as failing.",
+            [Query(passing_or_unreported("city, indicator"), table=True)],
             transformations=matrix("city", "indicator", "Value"),
-            size=(15, 14),
-            mappings=PASS_FAIL,
+            size=(24, 14),
+            mappings=PASS_FAIL_UNREPORTED,
             cell="color-background",
             sort_by="city",
         ),
         table(
             "Gigabit indicators: values against thresholds",
-            "Every city's latest value of every indicator, the threshold and the result. "
-            "Filter by city or indicator from the column headers.",
+            "Every city's value of every indicator in force at its judgement day, the threshold "
+            "and the result. Filter by city or indicator from the column headers.",
             [
                 Query("max by (city, indicator) (pacer_gigabit_indicator_value)", table=True),
                 Query(
@@ -629,10 +756,7 @@ def _province_status() -> list[Json]:
                     " (pacer_gigabit_indicator_threshold))",
                     table=True,
                 ),
-                Query(
-                    "max by (city, indicator) (pacer_gigabit_indicator_passing)",
-                    table=True,
-                ),
+                Query(passing_or_unreported("city, indicator"), table=True),
             ],
             transformations=merge_and_organize(
                 {"Value #A": "value", "Value #B": "threshold", "Value #C": "result"}
@@ -642,7 +766,7 @@ def _province_status() -> list[Json]:
                 override(
                     "byName",
                     "result",
-                    mappings=PASS_FAIL,
+                    mappings=PASS_FAIL_UNREPORTED,
                     custom__cellOptions={"type": "color-background", "mode": "basic"},
                 )
             ],
@@ -657,8 +781,9 @@ def _province_reports() -> list[Json]:
     return [
         stat(
             "Reports overdue",
-            "City reports of a kind (gigabit, 5g-sites) missing for the latest month past its "
-            "due day (the 10th of the next month): the ReportOverdue alerts firing.",
+            "City reports of a kind (gigabit, 5g-sites) missing for the latest required month "
+            "past its due day (the 10th of the next month): the ReportOverdue alerts firing, "
+            "one per city and kind.",
             [
                 Query(
                     "sum(max by (alertname, severity) "
@@ -671,8 +796,9 @@ def _province_reports() -> list[Json]:
         ),
         latest_reports_table(
             "Latest report per city and kind",
-            "When each city's latest applied report of each kind arrived, and its age in days "
-            "on Pacer's clock. A city that never reported is missing here (and overdue).",
+            "When each city's latest applied report of each kind arrived, its age in days on "
+            "Pacer's clock, and the latest month the city has reported. A city that never "
+            "reported is missing here (and overdue).",
             by="city, kind",
             selector="",
             size=(19, 10),
@@ -789,7 +915,9 @@ def _burn_up(program: str, what: str) -> Json:
     selector = f'{HERE}, program="{program}"'
     return timeseries(
         f"{program}: new sites vs plan and target",
-        f"{what} New in-service sites, the plan to date (dashed) and the target (dashed red).",
+        f"{what} New in-service sites and the plan (dashed) at the city's judgement day, so "
+        "both step when a report arrives or a month falls due, and the target (dashed red, "
+        "illustrative while 'target verified' says no).",
         [
             Query(f"max(pacer_5g_sites_new{{{selector}}})", "new sites"),
             Query(f"max(pacer_5g_sites_planned_new{{{selector}}})", "plan to date"),
@@ -814,7 +942,8 @@ this dashboard cannot list one city's alerts; open them here:
 - Pacer API, any token: `GET /v1/alerts` lists every active alert with its labels and numbers.
 
 The statistics at the top are the conditions those alerts fire on: programs at risk or behind,
-indicators failing, and the age of the latest report.
+indicators failing, and the age of the latest report. Like the alerts, they are as of the city's
+judgement day (the day its reports cover, under Programs), not today.
 """.replace("{ALERTMANAGER_CITY_FILTER}", ALERTMANAGER_CITY_FILTER)
 
 
@@ -823,14 +952,17 @@ def _city_headline() -> list[Json]:
     return [
         stat(
             "5G sites in service",
-            "Baseline plus every in-service site the city has reported.",
+            "Baseline (illustrative while 'target verified' under Programs says no) plus every "
+            "in-service site the city has reported, up to today: once 5g-2025 is held at its "
+            "deadline this runs ahead of its new sites.",
             [Query(f"max(pacer_5g_sites_in_service{{{HERE}}})", "in service")],
             size=(4, 4),
             steps=[("blue", None)],
         ),
         stat(
             "5G sites per 10,000 residents",
-            "Pacer's own figure from the site records (5g-2027 asks for 30 by 2027-12-31).",
+            "Pacer's own figure from the site records and the (illustrative) baseline; 5g-2027 "
+            "asks for 30 by 2027-12-31.",
             [Query(f"max(pacer_5g_sites_per_10k{{{HERE}}})", "per 10k")],
             size=(4, 4),
             steps=[("orange", None), ("green", 30)],
@@ -838,8 +970,9 @@ def _city_headline() -> list[Json]:
         ),
         stat(
             "Programs at risk, behind or missed",
-            "Programs whose status is at_risk, behind or missed (FiveGBehindPlan and "
-            "FiveGTargetMissed fire on these).",
+            "Programs whose status at their judgement day is at_risk, behind or missed "
+            "(FiveGBehindPlan and FiveGTargetMissed fire on these); a program with no data is "
+            "not counted (Status per program shows it).",
             [
                 Query(
                     "sum(max by (program, status) (pacer_program_status"
@@ -852,18 +985,31 @@ def _city_headline() -> list[Json]:
         ),
         stat(
             "Gigabit standard",
-            "Met when every thresholded indicator passes on its latest value.",
-            [Query(f"max(pacer_gigabit_standard_met{{{HERE}}})", "standard")],
+            "Met when every thresholded indicator passes on its value in force at the city's "
+            "judgement day; 'No data' while the city has sent no gigabit report.",
+            [
+                Query(
+                    unless_no_data(
+                        f"max(pacer_gigabit_standard_met{{{HERE}}})", HERE, GIGABIT_PROGRAM
+                    ),
+                    "standard",
+                )
+            ],
             size=(4, 4),
             steps=[("red", None), ("green", 1)],
             mappings=MET_NOT_MET,
         ),
         stat(
             "Gigabit indicators failing",
-            "Thresholded indicators whose latest value fails (or was never reported).",
+            "Thresholded indicators whose value in force at the city's judgement day fails (or "
+            "was never reported); 'No data' while the city has sent no gigabit report.",
             [
                 Query(
-                    f"sum(1 - max by (indicator) (pacer_gigabit_indicator_passing{{{HERE}}}))",
+                    unless_no_data(
+                        f"sum(1 - max by (indicator) (pacer_gigabit_indicator_passing{{{HERE}}}))",
+                        HERE,
+                        GIGABIT_PROGRAM,
+                    ),
                     "failing",
                 )
             ],
@@ -893,59 +1039,87 @@ def _city_headline() -> list[Json]:
 
 
 def _city_programs() -> list[Json]:
-    """Each programme's attainment, status, sites and burn-up."""
+    """Each programme's attainment, status and judgement day, sites and burn-up."""
     return [
         bargauge(
             "Attainment per program",
-            "5g-2025: new over planned sites; 5g-2027: density over planned density; "
-            "gigabit-2024: share of thresholded indicators passing. Orange under 90 %, red "
-            "under 75 %.",
+            "At each program's judgement day: new over planned new sites for 5g-2025 and "
+            "5g-2027 (both on the increment since the start), the share of thresholded "
+            "indicators passing for gigabit-2024. Orange under 90 %, red under 75 %. A program "
+            "with no data has no bar.",
             [
                 Query(
                     f"max by (program) (pacer_program_attainment_ratio{{{HERE}}})",
                     "{{program}}",
                 )
             ],
-            size=(8, 8),
+            size=(7, 8),
         ),
         table(
             "Status per program",
-            "The city's current status on each program.",
+            "The city's status on each program at its judgement day: the day its figures are "
+            "as of (the later of the last day of the latest month whose report is past due and "
+            "its latest report's as_of, held at the deadline). Met and missed come only once "
+            "the judgement day reaches the deadline.",
             [
                 Query(
                     f"max by (program, status) (pacer_program_status{{{HERE}}} == 1)",
                     table=True,
-                )
+                ),
+                Query(JUDGED_DAY.format(by="program", selector=f"{{{HERE}}}"), table=True),
             ],
-            transformations=merge_and_organize({}, exclude=("Time", "Value")),
-            size=(6, 8),
+            transformations=merge_and_organize(
+                {"Value #B": "judged as of"}, exclude=("Time", "Value #A")
+            ),
+            size=(8, 8),
             overrides=[
                 override(
                     "byName",
                     "status",
                     mappings=value_mappings(STATUS_COLOURS),
                     custom__cellOptions={"type": "color-background", "mode": "basic"},
-                )
+                ),
+                override("byName", "judged as of", unit=DATE_UNIT),
             ],
             sort_by="program",
         ),
         table(
             "Sites per program: new, planned, target",
-            "New in-service sites since the program's start, the plan to date and the "
-            "target by the deadline.",
+            "New in-service sites from the program's start to its judgement day, the plan to "
+            "that day and the target by the deadline. 'target verified' no: the baseline and "
+            "target are the targets file's illustrative allocation (for 5g-2027, the province's "
+            "density decomposed by city), not official figures.",
             [
                 Query(f"max by (program) (pacer_5g_sites_new{{{HERE}}})", table=True),
                 Query(f"max by (program) (pacer_5g_sites_planned_new{{{HERE}}})", table=True),
                 Query(f"max by (program) (pacer_5g_sites_target_new{{{HERE}}})", table=True),
+                Query("max by (program) (pacer_program_baseline_verified)", table=True),
             ],
             transformations=merge_and_organize(
-                {"Value #A": "new", "Value #B": "planned to date", "Value #C": "target"}
+                {
+                    "Value #A": "new",
+                    "Value #B": "planned",
+                    "Value #C": "target",
+                    "Value #D": "target verified",
+                }
             ),
-            size=(10, 8),
+            size=(9, 8),
+            overrides=[
+                override(
+                    "byName",
+                    "target verified",
+                    mappings=YES_NO,
+                    custom__cellOptions={"type": "color-text"},
+                )
+            ],
             sort_by="program",
         ),
         _burn_up("5g-2025", "New 5G sites by 2025-12-31 (the city's share of 70,000)."),
-        _burn_up("5g-2027", "Sites needed for 30 per 10,000 residents by 2027-12-31."),
+        _burn_up(
+            "5g-2027",
+            "Sites needed for 30 per 10,000 residents by 2027-12-31 (the province's target, "
+            "derived per city).",
+        ),
     ]
 
 
@@ -954,18 +1128,16 @@ def _city_gigabit() -> list[Json]:
     return [
         table(
             "Indicators against thresholds",
-            "The latest value of each indicator, its threshold (unverified thresholds are the "
-            "loosest known to have passed MIIT's 2022 round) and the result.",
+            "The value of each indicator in force at the city's judgement day (the latest as_of "
+            "on or before it), its threshold (unverified thresholds are the loosest known to "
+            "have passed MIIT's 2022 round) and the result ('not reported' counts as failing).",
             [
                 Query(
                     f"max by (indicator) (pacer_gigabit_indicator_value{{{HERE}}})",
                     table=True,
                 ),
                 Query("max by (indicator) (pacer_gigabit_indicator_threshold)", table=True),
-                Query(
-                    f"max by (indicator) (pacer_gigabit_indicator_passing{{{HERE}}})",
-                    table=True,
-                ),
+                Query(passing_or_unreported("indicator", f"{{{HERE}}}"), table=True),
                 Query(
                     "max by (indicator) (pacer_gigabit_indicator_threshold_verified)",
                     table=True,
@@ -984,13 +1156,13 @@ def _city_gigabit() -> list[Json]:
                 override(
                     "byName",
                     "result",
-                    mappings=PASS_FAIL,
+                    mappings=PASS_FAIL_UNREPORTED,
                     custom__cellOptions={"type": "color-background", "mode": "basic"},
                 ),
                 override(
                     "byName",
                     "threshold verified",
-                    mappings=value_mappings({"1": ("yes", "text"), "0": ("no", "orange")}),
+                    mappings=YES_NO,
                     custom__cellOptions={"type": "color-text"},
                 ),
             ],
@@ -998,8 +1170,9 @@ def _city_gigabit() -> list[Json]:
         ),
         timeseries(
             "Indicator value ÷ threshold",
-            "Each thresholded indicator's latest value over its threshold: at or above the "
-            "dashed line at 1 it meets the threshold (strict '>' rules need more than 1).",
+            "Each thresholded indicator's value in force at the city's judgement day over its "
+            "threshold: at or above the dashed line at 1 it meets the threshold (strict '>' "
+            "rules need more than 1).",
             [
                 Query(
                     f"max by (indicator) (pacer_gigabit_indicator_value{{{HERE}}})"
@@ -1019,8 +1192,8 @@ def _city_reports_and_alerts() -> list[Json]:
     return [
         latest_reports_table(
             "Latest reports",
-            "When the city's latest applied report of each kind arrived, and its age in days "
-            "on Pacer's clock.",
+            "When the city's latest applied report of each kind arrived, its age in days on "
+            "Pacer's clock, and the latest month it has reported.",
             by="kind",
             selector=f"{{{HERE}}}",
             size=(10, 8),
