@@ -534,18 +534,18 @@ READING_THE_FIGURES = """
 
 - **As of the judgement day, not today.** Every figure of a city (new sites, plan, attainment,
   status, indicator values) is as of the day its reports cover: its *judgement day* (the table
-  beside this text). A month's reports arrive by the 10th of the next month, so cities can stand on
-  different days while they come in; one that stops reporting is judged on the last day of the
-  latest month past due, with what it sent.
+  beside this text). A month's reports arrive by the 10th of the next month, so cities can stand
+  on different days while they come in; one that stops reporting is judged on the last day of
+  the latest month past due, with what it sent.
 - **no data**: the city has sent no report of the kind the programme feeds on. It has no
-  attainment (no bar, no dot), and the only alert it raises is `ReportOverdue`. The province
-  totals count its new sites as 0 against its plan.
+  attainment (no bar), and the only alert it raises is `ReportOverdue`. The province totals
+  count its new sites as 0 against its plan.
 - **met / missed** are decided only once the judgement day reaches the deadline (December's
   reports are due on 10 January). Until then a programme stays on track, at risk or behind;
   `gigabit-2024` follows the share of its thresholded indicators passing.
 - **Illustrative** (top right): the per-city baselines and quotas are the shipped allocation of
   the province figures by population, not official figures, until an operator replaces them in
-  the targets file. Every per-city target, plan and attainment rests on them.
+  the targets file. Every city's 5G target, plan and attainment rests on them.
 """
 
 
