@@ -1,0 +1,63 @@
+"""The services' Redis client gives every connection back and lends none that is dead. Each test
+holds the code to a redis-py 8.1 behaviour it works around, so it fails if the library changes
+under it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+
+from shared.store.connection import connect
+from tests.support.processes import RedisServer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    started = RedisServer(tmp_path_factory.mktemp("redis-connection")).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+async def client(server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
+    client = connect(server.url, timeout_s=1.0)
+    yield client
+    await client.aclose()
+
+
+def checked_out(client: redis.asyncio.Redis) -> int:
+    return len(client.connection_pool._in_use_connections)
+
+
+async def test_after_a_restart_no_pooled_connection_to_the_old_server_fails_a_call(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    await asyncio.gather(*(client.ping() for _ in range(20)))  # 20 idle connections pooled
+    server.stop()
+    server.start()
+    await asyncio.sleep(0.1)  # the closed sockets are seen by the event loop
+    answers = await asyncio.gather(*(client.get("x") for _ in range(20)), return_exceptions=True)
+    assert [a for a in answers if isinstance(a, Exception)] == []
+
+
+async def test_a_call_cancelled_while_returning_its_connection_still_returns_it(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    await client.ping()
+    pool = client.connection_pool
+    with redis.Redis(port=server.port) as admin:
+        admin.execute_command("CLIENT", "PAUSE", "300")
+    call = asyncio.create_task(client.get("x"))
+    await asyncio.sleep(0.1)  # the call holds its connection and waits for the answer
+    assert checked_out(client) == 1
+    async with pool._condition:  # the lock a release waits for, as in a contended burst
+        await asyncio.sleep(0.5)  # the pause is over: the call waits to give its connection back
+        call.cancel()
+        await asyncio.sleep(0.01)
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.sleep(0.01)
+    assert checked_out(client) == 0
