@@ -16,7 +16,7 @@ from starlette.routing import Route
 from services.exporter.collector import render
 from services.exporter.exposition import TextExposition
 from services.exporter.snapshot import read_snapshot
-from shared.health import health_routes, redis_ping_check
+from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.connection import connect
@@ -50,7 +50,7 @@ def build_app(settings: Settings) -> Starlette:
         finally:
             await redis.aclose()
 
-    routes = health_routes(redis_ping_check(redis.ping), registry=None)
+    routes = health_routes(redis_readiness(redis), registry=None)
     routes.append(Route("/metrics", metrics, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -1,15 +1,17 @@
-"""The services' Redis client gives every connection back and lends none that is dead. Each test
-holds the code to a redis-py 8.1 behaviour it works around, so it fails if the library changes
-under it."""
+"""The services' Redis client gives every connection back and lends none that is dead, and
+``/readyz`` says when the pool cannot serve. Each test holds the code to a redis-py 8.1 behaviour
+it works around, so it fails if the library changes under it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
+from shared.health import redis_readiness
 from shared.store.connection import connect
 from tests.support.processes import RedisServer
 
@@ -61,3 +63,43 @@ async def test_a_call_cancelled_while_returning_its_connection_still_returns_it(
         await call
     await asyncio.sleep(0.01)
     assert checked_out(client) == 0
+
+
+async def test_readiness_says_when_the_pool_has_no_connection_to_give(
+    client: redis.asyncio.Redis,
+) -> None:
+    check = redis_readiness(client, deadline_s=0.2)
+    assert await check() == {}
+    pool = client.connection_pool
+    held = await asyncio.gather(*(pool.get_connection() for _ in range(pool.max_connections)))
+    try:
+        problems = await check()
+    finally:
+        for connection in held:
+            await pool.release(connection)
+    assert "no connection of the pool came free" in problems["redis"]
+    assert await check() == {}
+
+
+async def test_readiness_says_when_redis_does_not_answer_in_time(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    check = redis_readiness(client, deadline_s=0.2)
+    with redis.Redis(port=server.port) as admin:
+        admin.execute_command("CLIENT", "PAUSE", "600")
+    problems = await check()
+    assert problems == {"redis": "Redis did not answer PING within 0.2 s"}
+    await asyncio.sleep(0.7)
+    assert await check() == {}
+    assert checked_out(client) == 0  # the late PING gave its connection back
+
+
+async def test_readiness_names_the_error_when_redis_is_down(tmp_path: Path) -> None:
+    gone = RedisServer(tmp_path / "gone").start()
+    client = connect(gone.url, timeout_s=1.0)
+    try:
+        gone.stop()
+        problems = await redis_readiness(client, deadline_s=0.5)()
+        assert problems["redis"].startswith("ConnectionError")
+    finally:
+        await client.aclose()
