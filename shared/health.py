@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from shared.shared_read import SharedRead
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 """Returns a problem per failing dependency; empty when ready."""
@@ -38,47 +40,32 @@ def health_routes(ready: ReadinessCheck, registry: CollectorRegistry | None) -> 
     return routes
 
 
-READINESS_DEADLINE_S = 1.0
-"""How long ``/readyz`` waits for Redis: well inside the probes' 3-4 s timeouts, so the answer is
-a clear 503 rather than a probe timing out. The services' own Redis timeouts run to 10 s."""
+PING_SHARED_FOR_S = 0.5
+"""Readiness checks within this long share one ``PING``: 100 concurrent ``/readyz`` would
+otherwise take up to 100 of the pool's connections at once, and under a burst most waited."""
 
 
-def redis_readiness(redis: Redis, deadline_s: float = READINESS_DEADLINE_S) -> ReadinessCheck:
-    """Ready while a ``PING`` through the service's own pool is answered within ``deadline_s``:
-    that fails both when Redis does not answer and when the pool has no connection to give
-    (all checked out, as when connections leaked), and the problem says which.
+def redis_readiness(redis: Redis, shared_for_s: float = PING_SHARED_FOR_S) -> ReadinessCheck:
+    """Ready while a ``PING`` through the service's own pool is answered. That fails when Redis
+    does not answer within the client's timeouts and when the pool has no connection to give
+    (all checked out, as when connections leaked), and the problem says which."""
 
-    A ``PING`` past the deadline is left to finish rather than cancelled: it ends within the
-    client's timeouts and gives its connection back like any other call."""
-    unfinished: set[asyncio.Task[object]] = set()
+    async def ping() -> bool:
+        return bool(await redis.ping())
 
-    async def ping() -> object:
-        return await redis.ping()
+    pings = SharedRead(ping, max_age_s=shared_for_s)
 
     async def check() -> dict[str, str]:
-        pool = redis.connection_pool
-        answer = asyncio.create_task(ping())
-        done, _ = await asyncio.wait({answer}, timeout=deadline_s)
-        if not done:
-            unfinished.add(answer)
-            answer.add_done_callback(_forget(unfinished))
-            if not pool.can_get_connection():
+        try:
+            await pings.get()
+        except Exception as exc:
+            pool = redis.connection_pool
+            if isinstance(exc, ConnectionError) and not pool.can_get_connection():
                 return {
-                    "redis": f"no connection of the pool came free within {deadline_s:g} s "
-                    f"(all {pool.max_connections} in use)"
+                    "redis": f"no connection to give: all {pool.max_connections} of the "
+                    f"pool's connections are in use ({exc})"
                 }
-            return {"redis": f"Redis did not answer PING within {deadline_s:g} s"}
-        if (error := answer.exception()) is not None:
-            return {"redis": f"{type(error).__name__}: {error}"}
+            return {"redis": f"{type(exc).__name__}: {exc}"}
         return {}
 
     return check
-
-
-def _forget(unfinished: set[asyncio.Task[object]]) -> Callable[[asyncio.Task[object]], None]:
-    def forget(task: asyncio.Task[object]) -> None:
-        unfinished.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: an outcome nobody waits for is not logged as lost
-
-    return forget
