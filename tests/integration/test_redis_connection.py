@@ -13,6 +13,7 @@ import redis
 
 from shared.health import redis_readiness
 from shared.store.connection import connect
+from shared.store.state import read_city_states
 from tests.support.processes import RedisServer
 
 
@@ -63,6 +64,20 @@ async def test_a_call_cancelled_while_returning_its_connection_still_returns_it(
         await call
     await asyncio.sleep(0.01)
     assert checked_out(client) == 0
+
+
+async def test_a_state_read_that_fails_loading_its_script_returns_its_connection(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    """redis-py loads a pipeline's scripts inside ``execute()`` but outside its ``try``: an
+    unclosed pipeline whose ``SCRIPT EXISTS`` timed out kept its connection for good."""
+    await read_city_states(client, ["jinan"])  # the script is cached on the server
+    with redis.Redis(port=server.port) as admin:
+        admin.execute_command("CLIENT", "PAUSE", "1500")  # past the client's 1 s timeout
+    with pytest.raises(redis.exceptions.TimeoutError):
+        await read_city_states(client, ["jinan"])
+    assert checked_out(client) == 0
+    await asyncio.sleep(0.6)
 
 
 async def test_readiness_says_when_the_pool_has_no_connection_to_give(
