@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -60,7 +60,7 @@ def redis_readiness(redis: Redis, shared_for_s: float = PING_SHARED_FOR_S) -> Re
             await pings.get()
         except Exception as exc:
             pool = redis.connection_pool
-            if isinstance(exc, ConnectionError) and not pool.can_get_connection():
+            if isinstance(exc, RedisConnectionError) and not pool.can_get_connection():
                 return {
                     "redis": f"no connection to give: all {pool.max_connections} of the "
                     f"pool's connections are in use ({exc})"

@@ -38,8 +38,9 @@ def build_app(settings: Settings) -> Starlette:
         snapshot = await read_snapshot(redis, targets)
         return render(exposition, targets, snapshot, clock.now())
 
-    # Scrapes within a second share one read and one rendering: 300 concurrent scrapes each
-    # reading Redis held a pool connection apiece and 90 waited past the pool into a 503.
+    # Scrapes within a second share one read and one rendering. Each reading Redis on its own,
+    # 300 concurrent scrapes held a pool connection apiece and 198 waited past the pool's
+    # timeout into a 503 (issue 11).
     scrapes = SharedRead(scrape, max_age_s=SCRAPE_MAX_AGE_S)
 
     async def metrics(_: Request) -> Response:

@@ -1,9 +1,9 @@
 """The ``GET /v1/progress`` document, computed once for every reader within a second.
 
 Each computation reads every city from Redis (one pipelined round trip) and judges every program
-of every city. Done per request, 500 concurrent readers each held a pool connection and up to 255
-waited past the pool's timeout into a 503 (issue 11); shared, they await one computation, and the
-JSON is encoded once for all of them.
+of every city. Done per request, 500 concurrent readers each held a pool connection and 259 of
+them waited past the pool's timeout into a 503 (issue 11); shared, they await one computation,
+and the JSON is encoded once for all of them.
 """
 
 from __future__ import annotations
