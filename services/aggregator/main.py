@@ -20,7 +20,7 @@ from services.aggregator.handler import HandlerMetrics, ReportHandler
 from services.aggregator.maintenance import keep_streams_healthy
 from shared import names
 from shared.consumers import subscribe_with_reclaimer
-from shared.health import health_routes, redis_ping_check
+from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.connection import connect
@@ -96,9 +96,7 @@ def build_app(settings: Settings) -> Starlette:
             await broker.stop()
             await redis.aclose()
 
-    return Starlette(
-        routes=health_routes(redis_ping_check(redis.ping), registry), lifespan=lifespan
-    )
+    return Starlette(routes=health_routes(redis_readiness(redis), registry), lifespan=lifespan)
 
 
 def main(settings: Settings) -> None:

@@ -30,7 +30,7 @@ from services.alerting.delivery import DeliveryWorker, fan_out
 from services.alerting.evaluator import Evaluator
 from shared import names
 from shared.consumers import restart_stopped_subscribers, subscribe_with_reclaimer
-from shared.health import health_routes, redis_ping_check
+from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.connection import connect
@@ -150,9 +150,7 @@ def build_app(settings: Settings) -> Starlette:
             await http.aclose()
             await redis.aclose()
 
-    return Starlette(
-        routes=health_routes(redis_ping_check(redis.ping), registry), lifespan=lifespan
-    )
+    return Starlette(routes=health_routes(redis_readiness(redis), registry), lifespan=lifespan)
 
 
 def main(settings: Settings) -> None:

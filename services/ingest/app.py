@@ -17,7 +17,7 @@ from services.ingest.gateway import Gateway
 from services.ingest.limits import BodyLimit
 from services.ingest.observability import RequestMetrics
 from services.ingest.ratelimit import RateLimiter, RateLimitMetrics, TokenBuckets, caller_identity
-from shared.health import health_routes, redis_ping_check
+from shared.health import health_routes, redis_readiness
 from shared.store.groups import ensure_groups
 from shared.wire import GigabitReport, SitesReport
 
@@ -61,7 +61,7 @@ def create_app(
     for module in (routes_reports, routes_progress, routes_subscriptions, routes_alerts):
         # Every API route needs a token, is rate limited per token, and reads or writes Redis.
         app.include_router(module.router, responses=error_responses(401, 429, 503))
-    for route in health_routes(redis_ping_check(ctx.redis.ping), registry):
+    for route in health_routes(redis_readiness(ctx.redis), registry):
         app.router.routes.append(route)
     app.state.request_metrics = RequestMetrics(registry)
     app.add_middleware(
