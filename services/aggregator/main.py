@@ -9,9 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from faststream import AckPolicy, StreamMessage
-from faststream.redis import RedisBroker
 from faststream.redis.annotations import RedisStreamMessage
-from faststream.redis.prometheus import RedisPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
@@ -23,6 +21,7 @@ from shared.consumers import subscribe_with_reclaimer
 from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
+from shared.store.broker import stream_broker
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
 from shared.store.report_records import upgrade_report_records
@@ -53,11 +52,8 @@ def build_app(settings: Settings) -> Starlette:
     clock = settings.make_clock()
     registry = CollectorRegistry()
     redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
-    broker = RedisBroker(
-        settings.redis_url,
-        middlewares=[RedisPrometheusMiddleware(registry=registry)],
-        logger=log,
-        parser=_parse_fields_only,
+    broker = stream_broker(
+        settings.redis_url, registry=registry, logger=log, parser=_parse_fields_only
     )
     handler = ReportHandler(
         applier=ReportApplier(redis, max_sites_per_city=targets.max_sites_per_city),

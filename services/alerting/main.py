@@ -18,9 +18,7 @@ from datetime import timedelta
 
 import httpx
 from faststream import AckPolicy
-from faststream.redis import RedisBroker
 from faststream.redis.annotations import RedisStreamMessage
-from faststream.redis.prometheus import RedisPrometheusMiddleware
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
 from starlette.applications import Starlette
@@ -33,6 +31,7 @@ from shared.consumers import restart_stopped_subscribers, subscribe_with_reclaim
 from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
+from shared.store.broker import stream_broker
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
 from shared.targets import load_targets
@@ -63,9 +62,7 @@ def build_app(settings: Settings) -> Starlette:
     registry = CollectorRegistry()
     redis: Redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
     http = httpx.AsyncClient(timeout=settings.delivery_timeout_s, headers={"User-Agent": "pacer"})
-    broker = RedisBroker(
-        settings.redis_url, middlewares=[RedisPrometheusMiddleware(registry=registry)], logger=log
-    )
+    broker = stream_broker(settings.redis_url, registry=registry, logger=log)
     evaluator = Evaluator(
         redis=redis,
         targets=targets,
