@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, parse_clock
+from shared.store.redis_url import parse_sentinel_url
 from shared.webhook_policy import AllowList
 
 
@@ -17,6 +18,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PACER_", extra="ignore")
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    """A server (redis://, rediss://, unix://) or Redis Sentinels naming the primary:
+    redis+sentinel://host:port[,host:port...]/<service-name>/<db> (``shared.store.redis_url``)."""
+    redis_min_replicas: int = Field(0, ge=0)
+    """Replicas that must hold a report (WAIT) before ingest answers 202, else 503 + Retry-After;
+    the alerting service sends a webhook only for a transition that many replicas hold. 0: no
+    wait (a failover may lose the last writes the replica had not received)."""
     targets_file: Path | None = None
     """None: the shipped default targets file."""
     tokens_file: Path | None = None
@@ -72,6 +79,12 @@ class Settings(BaseSettings):
     """Comma-separated addresses and CIDRs of the reverse proxies in front of the ingest: only a
     request from one of them has its client address taken from ``X-Forwarded-For`` (for the
     per-address rate limit). Empty: the header is ignored, whoever sends it."""
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_parses(cls, value: str) -> str:
+        parse_sentinel_url(value)
+        return value
 
     @field_validator("clock")
     @classmethod

@@ -192,6 +192,21 @@ def backlog_full(backlog: int, bound: int) -> ApiError:
     )
 
 
+def replication_unconfirmed(replicas: int, timeout_ms: int) -> ApiError:
+    """503 for a report the primary stored but fewer than ``replicas`` replicas confirmed within
+    ``timeout_ms`` (``PACER_REDIS_MIN_REPLICAS``): a failover now could lose it, so it is not
+    acknowledged. The retry with the same id is answered ``200 duplicate`` once the replicas
+    hold it, or ``202`` if the primary was lost with it."""
+    return ApiError.single(
+        503,
+        "replication_unconfirmed",
+        f"fewer than {replicas} replica(s) confirmed the report within {timeout_ms} ms, so it is "
+        "not acknowledged yet. Retry with the same report_id after Retry-After seconds: it is "
+        "then answered duplicate if it was kept, or stored anew.",
+        headers={"Retry-After": "1"},
+    )
+
+
 _MEANINGS = {
     401: "No bearer token, or one Pacer does not know.",
     403: "The token's role or city may not do this.",
@@ -202,8 +217,9 @@ _MEANINGS = {
     415: "The body is not application/json.",
     422: "The request was rejected whole, every problem listed with its loc; nothing was stored.",
     429: "Too many requests for this token; retry after Retry-After seconds.",
-    503: "Pacer cannot store now (its store is down or too many reports wait to be applied); "
-    "nothing was stored. Retry after Retry-After seconds.",
+    503: "Pacer cannot store now (its store is down, too many reports wait to be applied, or "
+    "its replicas did not confirm the report in time); nothing was acknowledged. Retry with the "
+    "same report_id after Retry-After seconds.",
 }
 
 

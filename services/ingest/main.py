@@ -6,6 +6,8 @@ import asyncio
 import logging
 import sys
 
+from redis.asyncio import Redis
+
 from services.ingest.app import create_app
 from services.ingest.auth import TokenBook, TokensFileError
 from services.ingest.context import IngestContext
@@ -13,6 +15,7 @@ from services.ingest.store import ReportStore
 from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.connection import connect
+from shared.store.replication import ReplicaQuorum
 from shared.store.report_records import upgrade_report_records
 from shared.targets import load_targets
 
@@ -26,10 +29,26 @@ async def _upgrade_store(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout_s=settings.redis_timeout_s)
     try:
         await upgrade_report_records(redis)
+        await _warn_of_missing_replicas(redis, settings.redis_min_replicas)
     except Exception as exc:
-        log.warning("report records not upgraded at start (the aggregator will): %r", exc)
+        log.warning("Redis not reached at start (the aggregator upgrades the records): %r", exc)
     finally:
         await redis.aclose()
+
+
+async def _warn_of_missing_replicas(redis: Redis, required: int) -> None:
+    """Every report is answered 503 while fewer replicas than required are connected: say so at
+    start rather than leave it to the first city's 503s."""
+    if required <= 0:
+        return
+    connected = int((await redis.info("replication")).get("connected_slaves", 0))
+    if connected < required:
+        log.warning(
+            "PACER_REDIS_MIN_REPLICAS=%d but the primary has %d replica(s) connected: reports "
+            "are answered 503 until enough replicas are",
+            required,
+            connected,
+        )
 
 
 def main(settings: Settings) -> None:
@@ -48,6 +67,7 @@ def main(settings: Settings) -> None:
             redis,
             max_backlog=settings.max_backlog,
             max_sites_per_city=targets.max_sites_per_city,
+            quorum=ReplicaQuorum.for_client(settings.redis_min_replicas, settings.redis_timeout_s),
         ),
         redis=redis,
         webhook_allow=settings.webhook_allow_list,

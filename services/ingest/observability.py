@@ -1,5 +1,5 @@
 """Request metrics of the ingest API: rate, errors and latency by route and status; reports
-refused for backpressure."""
+refused for backpressure or for want of replicas."""
 
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ class RequestMetrics:
             "pacer_ingest_backpressure_rejections",
             "Reports refused with 503 because PACER_MAX_BACKLOG reports already waited to be "
             "applied; nothing of them was stored (the client retries with the same report_id).",
+            registry=registry,
+        )
+        self.unreplicated_rejections = Counter(
+            "pacer_ingest_unreplicated_rejections",
+            "Reports answered 503 because fewer than PACER_REDIS_MIN_REPLICAS replicas confirmed "
+            "them in time (the client retries with the same report_id: duplicate or stored anew).",
             registry=registry,
         )
         # The labelled children, looked up once per label set: ``labels()`` validates and locks

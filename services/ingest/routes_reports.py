@@ -28,6 +28,7 @@ from services.ingest.errors import (
     backlog_full,
     error_responses,
     from_pydantic,
+    replication_unconfirmed,
 )
 from services.ingest.observability import request_metrics
 from services.ingest.store import SiteCheck
@@ -125,6 +126,10 @@ async def _submit(
     if outcome.result == "backpressure":
         request_metrics(request).backpressure_rejections.inc()
         raise backlog_full(outcome.backlog, ctx.store.max_backlog)
+    if outcome.result == "unreplicated":
+        request_metrics(request).unreplicated_rejections.inc()
+        quorum = ctx.store.quorum
+        raise replication_unconfirmed(quorum.replicas, quorum.timeout_ms)
     if outcome.result == "conflict":
         raise ApiError.single(
             409,

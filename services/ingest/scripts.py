@@ -21,7 +21,9 @@ once. A report that would take its city past its ceiling of registered site ids 
 holds plus the report's ids nobody holds yet) is refused too, after "duplicate" and "conflict"
 (a retry of an accepted report is answered as before). In mode ``check`` the script only reports
 what it found about the sites and writes nothing: the dry run and a report refused for other
-reasons use it, so those rules live here only.
+reasons use it, so those rules live here only. In mode ``confirm`` (``PACER_REDIS_MIN_REPLICAS``
+above 0) the store follows the script with a ``WAIT``; a duplicate then rewrites one field of its
+record unchanged, so that the ``WAIT`` covers the record whichever connection first wrote it.
 
 Report ids are scoped to their city: the record is the city's (``names.report_key``) and the
 accepted report joins the city's index. A record an older Pacer stored at the pre-v2 key for this
@@ -37,7 +39,8 @@ from __future__ import annotations
 #       (registered to it), 5 the city's report index, 6 the id's pre-v2 record.
 # ARGV: 1 fingerprint, 2 received_at, 3 city, 4 kind, 5 report_id, 6 payload,
 #       7 max backlog (0: no bound), 8 most site ids a city may hold (0: no bound),
-#       9 mode (store or check), 10 receipt as epoch seconds (the index score),
+#       9 mode (store; confirm: store, and a duplicate rewrites its record so that a WAIT
+#       after the script covers it; check), 10 receipt as epoch seconds (the index score),
 #       11 number of consumer groups n, 12..11+n consumer groups,
 #       12+n.. the report's site ids in order (none for a gigabit report).
 # Returns {result, received_at, backlog, registered, unregistered, ...}: result accepted,
@@ -81,7 +84,14 @@ if not previous[1] and redis.call('HGET', KEYS[6], 'city') == city then
   return {'legacy', ARGV[2], 0, 0, 0}
 end
 if previous[1] then
-  if previous[1] == ARGV[1] then return {'duplicate', previous[2], 0, 0, 0} end
+  if previous[1] == ARGV[1] then
+    if ARGV[9] == 'confirm' then
+      -- Rewritten unchanged: the record enters this connection's replication offset, so the
+      -- WAIT that follows confirms a duplicate only once the replicas hold the report too.
+      redis.call('HSET', KEYS[1], 'fingerprint', previous[1])
+    end
+    return {'duplicate', previous[2], 0, 0, 0}
+  end
   return {'conflict', previous[2], 0, 0, 0}
 end
 if over then return sites end

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from services.ingest import scripts
 from shared import names
 from shared.domain.state import ReportKind
+from shared.store.replication import ReplicaQuorum, run_replicated
 from shared.store.report_records import adopt_legacy_record, receipt_score
 from shared.wire import (
     GigabitReport,
@@ -46,7 +47,9 @@ class SiteCheck:
 @dataclass(frozen=True)
 class Acceptance:
     result: str
-    """accepted, duplicate, conflict, backpressure or refused (nothing was stored)."""
+    """accepted, duplicate, conflict, backpressure or refused (nothing was stored), or
+    unreplicated: stored, now or before, but fewer replicas than the quorum confirmed it in
+    time (a failover now could lose it)."""
     received_at: datetime
     backlog: int = 0
     """The reports the slowest consumer group still had to work through (0 if not looked at)."""
@@ -64,13 +67,21 @@ MAX_RELEASE_TRIES = 5
 
 
 class ReportStore:
-    def __init__(self, redis: Redis, max_backlog: int = 0, max_sites_per_city: int = 0) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        max_backlog: int = 0,
+        max_sites_per_city: int = 0,
+        quorum: ReplicaQuorum | None = None,
+    ) -> None:
         """``max_backlog``: refuse new reports while this many wait to be applied;
         ``max_sites_per_city``: refuse a report that would register more site ids to its city.
-        0: no bound."""
+        0: no bound. ``quorum``: the replicas that must hold a report before it is accepted
+        (None: none)."""
         self._redis = redis
         self._max_backlog = max_backlog
         self._max_sites = max_sites_per_city
+        self._quorum = quorum or ReplicaQuorum()
         self._accept = redis.register_script(scripts.ACCEPT)
         self._release = redis.register_script(scripts.RELEASE_SITE)
         self._page = redis.register_script(scripts.REPORT_PAGE)
@@ -79,19 +90,36 @@ class ReportStore:
     def max_backlog(self) -> int:
         return self._max_backlog
 
+    @property
+    def quorum(self) -> ReplicaQuorum:
+        return self._quorum
+
     async def accept(
         self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str] = ()
     ) -> Acceptance:
         """Stores the report unless ``site_ids`` (a 5G report's, in order) holds a site registered
         to another city or would take the city past its limit, the id is already taken in the
         city, or the backlog is full."""
-        raw = await self._run_accept(envelope, fingerprint, site_ids, "store")
+        raw, replicated = await self._store(envelope, fingerprint, site_ids)
         if raw[0] == "legacy":  # an older Pacer's record of this id for this city: move it
             await adopt_legacy_record(self._redis, envelope.report_id)
-            raw = await self._run_accept(envelope, fingerprint, site_ids, "store")
+            raw, replicated = await self._store(envelope, fingerprint, site_ids)
+        result = str(raw[0])
+        if result in ("accepted", "duplicate") and not replicated:
+            result = "unreplicated"
         return Acceptance(
-            str(raw[0]), datetime.fromisoformat(str(raw[1])), int(raw[2]), self._site_check(raw)
+            result, datetime.fromisoformat(str(raw[1])), int(raw[2]), self._site_check(raw)
         )
+
+    async def _store(
+        self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str]
+    ) -> tuple[list[Any], bool]:
+        """The accept script's answer, and whether the quorum of replicas holds the report."""
+        if not self._quorum.required:
+            return await self._run_accept(envelope, fingerprint, site_ids, "store"), True
+        keys, args = self._accept_call(envelope, fingerprint, site_ids, "confirm")
+        raw, replicated = await run_replicated(self._redis, self._accept, keys, args, self._quorum)
+        return list(raw), replicated
 
     async def check_sites(self, city: str, site_ids: Sequence[str]) -> SiteCheck:
         """What ``accept`` would say about these sites, writing nothing (dry runs, and reports
@@ -105,9 +133,16 @@ class ReportStore:
     async def _run_accept(
         self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str], mode: str
     ) -> list[Any]:
+        keys, args = self._accept_call(envelope, fingerprint, site_ids, mode)
+        raw: list[Any] = await self._accept(keys=keys, args=args)
+        return raw
+
+    def _accept_call(
+        self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str], mode: str
+    ) -> tuple[list[str], list[str | int | float]]:
         groups = names.STREAM_GROUPS[names.REPORTS_STREAM]
-        raw: list[Any] = await self._accept(
-            keys=[
+        return (
+            [
                 names.report_key(envelope.city, envelope.report_id),
                 names.REPORTS_STREAM,
                 names.SITE_OWNER_KEY,
@@ -115,7 +150,7 @@ class ReportStore:
                 names.city_reports_key(envelope.city),
                 names.legacy_report_key(envelope.report_id),
             ],
-            args=[
+            [
                 fingerprint,
                 envelope.received_at.isoformat(),
                 envelope.city,
@@ -131,7 +166,6 @@ class ReportStore:
                 *site_ids,
             ],
         )
-        return raw
 
     def _site_check(self, raw: list[Any]) -> SiteCheck:
         return SiteCheck(

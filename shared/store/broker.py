@@ -5,6 +5,12 @@ FastStream builds its own redis-py pool, with redis-py 8.1's defaults: maintenan
 it. After a Redis restart every connection pooled before it then failed one call ("Connection
 closed by server"), each costing the consumer another 5 s reconnect backoff. Pacer speaks RESP2,
 where those notifications do not exist: off, as for the plain clients (``connection.connect``).
+
+Behind Redis Sentinels (a ``redis+sentinel://`` URL) the broker is FastStream's
+``RedisSentinelBroker``, whose client comes from redis-py's ``Sentinel.master_for``: every
+connection it opens goes to the primary the sentinels name, so the stream readers and publishers
+follow a failover by themselves (a reader that lost its connection reconnects after FastStream's
+5 s backoff).
 """
 
 from __future__ import annotations
@@ -12,10 +18,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from faststream.redis import RedisBroker
+from faststream.redis import RedisBroker, RedisSentinelBroker
 from faststream.redis.prometheus import RedisPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 from redis.maint_notifications import MaintNotificationsConfig
+
+from shared.store.connection import sentinel_options
+from shared.store.redis_url import parse_sentinel_url
+
+SENTINEL_SOCKET_TIMEOUT_S = 10.0
+"""The Sentinel broker's socket timeout. FastStream's readers block 100 ms per XREADGROUP, so
+this never cuts a healthy read; it bounds the wait on a primary whose host died without closing
+its connections (no RST): without it a reader would wait on a dead socket until TCP gives up,
+minutes, instead of reconnecting to the new primary."""
+SENTINEL_CONNECT_TIMEOUT_S = 2.0
+"""Connecting to a dead host is retried after FastStream's 5 s backoff anyway."""
+DISCOVERY_TIMEOUT_S = 3.0
+"""Asking the sentinels for the primary: a second each (``connection.sentinel_options``)."""
 
 
 def stream_broker(
@@ -27,9 +46,18 @@ def stream_broker(
     pool_options: dict[str, Any] = {
         "maint_notifications_config": MaintNotificationsConfig(enabled=False)
     }
-    return RedisBroker(
-        url,
-        middlewares=[RedisPrometheusMiddleware(registry=registry)],
+    middlewares = [RedisPrometheusMiddleware(registry=registry)]
+    sentinel = parse_sentinel_url(url)
+    if sentinel is None:
+        return RedisBroker(url, middlewares=middlewares, logger=logger, **pool_options, **options)
+    return RedisSentinelBroker(
+        sentinel.server_url(),
+        sentinels=list(sentinel.sentinels),
+        sentinel_master_name=sentinel.service_name,
+        sentinel_kwargs=sentinel_options(DISCOVERY_TIMEOUT_S),
+        socket_timeout=SENTINEL_SOCKET_TIMEOUT_S,
+        socket_connect_timeout=SENTINEL_CONNECT_TIMEOUT_S,
+        middlewares=middlewares,
         logger=logger,
         **pool_options,
         **options,

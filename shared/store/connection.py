@@ -1,16 +1,21 @@
 """Redis clients with bounded timeouts: a dead Redis makes a call fail fast, never hang, and a
-failed or cancelled call gives its pool connection back."""
+failed or cancelled call gives its pool connection back. Behind Redis Sentinels
+(``redis+sentinel://``, ``redis_url``) the client follows the current primary."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
+
+from shared.store.redis_url import SentinelUrl, parse_sentinel_url
 
 MAX_CONNECTIONS = 100
 """Per client. Past it a call waits (up to the timeout) for a connection to come free rather
@@ -38,29 +43,84 @@ class ReturningPool(BlockingConnectionPool):
             raise
 
 
+class SentinelReturningPool(SentinelConnectionPool, ReturningPool):
+    """``ReturningPool`` whose connections go to the primary the sentinels name.
+
+    redis-py's ``SentinelConnectionPool`` asks the sentinels for the primary's address each time
+    it opens a connection, drops its idle connections when that address changes, and turns a
+    ``READONLY`` answer (a demoted primary still running) into a ``ConnectionError``. With the
+    idle-connection check on (maintenance notifications off, below), a connection to a dead
+    primary is reopened before use: until the sentinels name the new primary (their
+    ``down-after-milliseconds`` plus an election) calls fail fast, refused by the dead address,
+    and from then on every connection goes to the new primary, with no restart. The blocking and
+    returning behaviour is ``ReturningPool``'s (the MRO puts the address lookup in front)."""
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        # The clients of the sentinels themselves belong to this pool's one manager.
+        await self.sentinel_manager.aclose()
+
+
 def connect(url: str, *, timeout_s: float = 1.5) -> Redis:
-    """A client for ``url`` (redis:// or unix://) that answers or fails within ~``timeout_s``
-    (~twice that when every connection is busy: the wait for one, then the call).
+    """A client for ``url`` (redis://, unix://, or redis+sentinel://) that answers or fails
+    within ~``timeout_s`` (~twice that when every connection is busy: the wait for one, then the
+    call).
 
     No automatic retry: the caller decides (the ingest answers 503 and the client retries with
     the same report id; a consumer's entry stays pending and is reclaimed).
     """
-    pool = ReturningPool.from_url(
-        url,
-        max_connections=MAX_CONNECTIONS,
-        timeout=timeout_s,
-        decode_responses=True,
-        socket_connect_timeout=timeout_s,
-        socket_timeout=timeout_s,
-        retry=Retry(NoBackoff(), 0),
-        health_check_interval=10,
+    options = _client_options(timeout_s)
+    sentinel = parse_sentinel_url(url)
+    if sentinel is not None:
+        client = _sentinel_client(sentinel, options, timeout_s)
+    else:
+        client = Redis(connection_pool=ReturningPool.from_url(url, **options))
+    client.auto_close_connection_pool = True  # aclose() closes the pool, as from_url's would
+    return client
+
+
+def _client_options(timeout_s: float) -> dict[str, Any]:
+    return {
+        "max_connections": MAX_CONNECTIONS,
+        "timeout": timeout_s,
+        "decode_responses": True,
+        "socket_connect_timeout": timeout_s,
+        "socket_timeout": timeout_s,
+        "retry": Retry(NoBackoff(), 0),
+        "health_check_interval": 10,
         # redis-py 8.1 defaults this to "auto", which is truthy, and while it is on the pool
         # skips its check of an idle connection before lending it: after a Redis restart every
         # pooled connection to the old server then failed one call each (a 503 apiece, up to
         # 100 per service, spread over later bursts). Off, a closed connection is reconnected
         # before use. Pacer speaks RESP2, where these notifications do not exist anyway.
-        maint_notifications_config=MaintNotificationsConfig(enabled=False),
+        "maint_notifications_config": MaintNotificationsConfig(enabled=False),
+    }
+
+
+def sentinel_options(timeout_s: float) -> dict[str, Any]:
+    """How the sentinels themselves are asked. Discovery asks them in turn, so each gets a third
+    of the call's timeout: with all three gone a call still fails within its budget, and one
+    that answers is asked first from then on."""
+    each = timeout_s / 3
+    return {
+        "socket_connect_timeout": each,
+        "socket_timeout": each,
+        "retry": Retry(NoBackoff(), 0),
+        "maint_notifications_config": MaintNotificationsConfig(enabled=False),
+    }
+
+
+def _sentinel_client(url: SentinelUrl, options: dict[str, Any], timeout_s: float) -> Redis:
+    manager = Sentinel(  # type: ignore[no-untyped-call]
+        list(url.sentinels), sentinel_kwargs=sentinel_options(timeout_s)
     )
-    client = Redis(connection_pool=pool)
-    client.auto_close_connection_pool = True  # aclose() closes the pool, as from_url's would
+    client: Redis = manager.master_for(
+        url.service_name,
+        redis_class=Redis,
+        connection_pool_class=SentinelReturningPool,
+        db=url.db,
+        username=url.username,
+        password=url.password,
+        **options,
+    )
     return client

@@ -69,6 +69,8 @@ class RedisServer:
     port: int = field(default_factory=free_port)
     appendonly: bool = False
     binary: str = "redis-server"
+    extra_args: tuple[str, ...] = ()
+    """More options, after the ones above (``--replicaof``, for instance)."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -94,6 +96,7 @@ class RedisServer:
                 "everysec",
                 "--logfile",
                 str(self.directory / "redis.log"),
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

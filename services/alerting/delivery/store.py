@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from services.alerting.delivery import scripts
 from shared import names
+from shared.store.replication import ReplicaQuorum, run_replicated
 from shared.wire_alerts import DeliveryStatus, Subscription
 from shared.wire_deliveries import Attempt, DeliveryRecord, encode_attempts
 
@@ -20,19 +21,42 @@ class Claimed:
     """The stored attempts, verbatim: the compare-and-set token of RECORD."""
 
 
+class UnreplicatedError(Exception):
+    """Fewer replicas than the quorum confirmed the claimed deliveries in time."""
+
+
 class DeliveryStore:
-    def __init__(self, redis: Redis, retention_s: int) -> None:
+    def __init__(self, redis: Redis, retention_s: int, quorum: ReplicaQuorum | None = None) -> None:
         self._redis = redis
         self._retention_s = retention_s
+        self._quorum = quorum or ReplicaQuorum()
         self._claim = redis.register_script(scripts.CLAIM)
         self._record = redis.register_script(scripts.RECORD)
 
     async def claim(self, now: float, lease_end: float, limit: int) -> list[str]:
-        """Ids of up to ``limit`` due deliveries, now leased to the caller until ``lease_end``."""
-        ids = await self._claim(
-            keys=[names.DELIVERIES_DUE_KEY], args=[repr(now), repr(lease_end), limit]
-        )
-        return [str(i) for i in ids]
+        """Ids of up to ``limit`` due deliveries, now leased to the caller until ``lease_end``.
+
+        With a quorum (``PACER_REDIS_MIN_REPLICAS``), only once that many replicas hold the claim,
+        and with it everything written before: the deliveries, the alert transitions they tell
+        of. A webhook about a transition a failover could still lose would be sent again, under
+        another delivery id, when the new primary's evaluator finds the transition anew. Without
+        the confirmation the deliveries are handed back, due now, and ``UnreplicatedError``
+        raised (the worker pauses and claims again)."""
+        keys = [names.DELIVERIES_DUE_KEY]
+        args: list[str | int | float] = [repr(now), repr(lease_end), limit]
+        if not self._quorum.required:
+            return [str(i) for i in await self._claim(keys=keys, args=args)]
+        ids, replicated = await run_replicated(self._redis, self._claim, keys, args, self._quorum)
+        claimed = [str(i) for i in ids]
+        if not replicated:
+            if claimed:
+                due_now = dict.fromkeys(claimed, now)
+                await self._redis.zadd(names.DELIVERIES_DUE_KEY, due_now, xx=True)
+            raise UnreplicatedError(
+                f"fewer than {self._quorum.replicas} replica(s) confirmed within "
+                f"{self._quorum.timeout_ms} ms: {len(claimed)} due deliveries not sent yet"
+            )
+        return claimed
 
     async def load(self, delivery_id: str) -> Claimed | None:
         raw = await self._redis.hgetall(names.delivery_key(delivery_id))

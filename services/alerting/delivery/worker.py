@@ -20,6 +20,7 @@ from services.alerting.delivery.signing import signature
 from services.alerting.delivery.store import Claimed, DeliveryStore
 from shared.dns import ResolutionError, resolve
 from shared.settings import Settings
+from shared.store.replication import ReplicaQuorum
 from shared.webhook_policy import AllowList, literal_address, refusal
 from shared.wire_alerts import Subscription
 from shared.wire_deliveries import Attempt
@@ -47,7 +48,11 @@ class DeliveryWorker:
         wall_clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = lambda: random.uniform(0.5, 1.0),
     ) -> None:
-        self._store = DeliveryStore(redis, RETENTION_S)
+        self._store = DeliveryStore(
+            redis,
+            RETENTION_S,
+            ReplicaQuorum.for_client(settings.redis_min_replicas, settings.redis_timeout_s),
+        )
         self._http = http
         self._timeout_s = settings.delivery_timeout_s
         self._allowed = settings.webhook_allow_list
