@@ -87,7 +87,9 @@ if previous[1] then
   if previous[1] == ARGV[1] then
     if ARGV[9] == 'confirm' then
       -- Rewritten unchanged: the record enters this connection's replication offset, so the
-      -- WAIT that follows confirms a duplicate only once the replicas hold the report too.
+      -- WAIT that follows confirms a duplicate only once the replicas hold the report too
+      -- (Redis 7.0 counts every write made before the connection's last command anyway; later
+      -- versions only the connection's own).
       redis.call('HSET', KEYS[1], 'fingerprint', previous[1])
     end
     return {'duplicate', previous[2], 0, 0, 0}

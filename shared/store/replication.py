@@ -3,10 +3,11 @@ tells someone (a report's ``202``, a webhook about an alert transition) is follo
 ``WAIT <replicas> <timeout>`` on the same connection, and told only when enough replicas hold it.
 
 Redis replicates asynchronously: a primary that dies takes with it what it had not yet sent, and
-Sentinel promotes a replica without it. ``WAIT`` blocks until the replicas have acknowledged
-everything the connection wrote; the replication stream is one ordered log, so it also covers
-every write any client made before. A replica that confirmed is the one Sentinel promotes (with
-one replica, the only one; with more, Sentinel picks the one with the most data).
+Sentinel promotes a replica without it. ``WAIT`` blocks until the replicas have acknowledged the
+replication stream up to the connection's last write (Redis 7.0: up to its previous command,
+whoever wrote); the stream is one ordered log, so that covers every write made before it too. A
+replica that confirmed is the one Sentinel promotes (with one replica, the only one; with more,
+Sentinel prefers the one that holds the most).
 
 The write and the ``WAIT`` go in one pipeline: one round trip, and the same connection, which
 ``WAIT`` needs (it counts the acknowledgements of *this* connection's writes).

@@ -27,6 +27,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--workdir", type=Path, default=None, help="keep logs and data here (default: a temp dir)"
     )
+    parser.add_argument(
+        "--sentinel",
+        action="store_true",
+        help="Redis with Sentinel (primary, replica, 3 sentinels); the Redis fault is a kill -9 "
+        "of the primary",
+    )
+    parser.add_argument(
+        "--min-replicas",
+        type=int,
+        default=None,
+        help="PACER_REDIS_MIN_REPLICAS (default: 1 with --sentinel, else 0)",
+    )
+    parser.add_argument(
+        "--replica-lag-ms",
+        type=float,
+        default=0,
+        help="with --sentinel: the replication stream runs this far behind and a kill of the "
+        "primary drops what it had not delivered, as a host failure does (default 0)",
+    )
     return parser.parse_args(argv)
 
 
@@ -38,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         mean_fault_gap_s=args.fault_gap,
         workdir=args.workdir,
+        sentinel=args.sentinel,
+        replica_lag_ms=args.replica_lag_ms,
+        min_replicas=args.min_replicas if args.min_replicas is not None else int(args.sentinel),
     )
     result = run_soak(config)
     print(table(result))

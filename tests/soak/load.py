@@ -76,6 +76,9 @@ class ClientLog:
     requests: int = 0
     retries: int = 0
     retry_reasons: dict[str, int] = field(default_factory=dict)
+    """``503 <error code>``, another status, or the transport error's name -> how many."""
+    retry_times: list[tuple[float, str]] = field(default_factory=list)
+    """(monotonic time, reason) of every answer that made the client retry."""
     duplicates_sent: int = 0
     duplicates_answered_duplicate: int = 0
     duplicates_answered_accepted: int = 0
@@ -240,7 +243,17 @@ async def _submit_until_answered(
             elif response.status_code < 500:
                 log.rejected.append((report, response.status_code, response.text[:500]))
                 return response.status_code
-            reason = str(response.status_code)
+            reason = _reason(response)
         log.retry_reasons[reason] = log.retry_reasons.get(reason, 0) + 1
+        log.retry_times.append((time.monotonic(), reason))
         await asyncio.sleep(min(delay, max(0.0, give_up_at[0] - time.monotonic())))
     return None
+
+
+def _reason(response: httpx.Response) -> str:
+    """``503 storage_unavailable``: the status and, when the body says, the error code."""
+    try:
+        code = response.json()["errors"][0]["code"]
+    except (ValueError, LookupError, TypeError):
+        return str(response.status_code)
+    return f"{response.status_code} {code}"

@@ -6,19 +6,27 @@ import asyncio
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from redis.asyncio import Redis
 
+from shared.store.connection import connect
 from shared.targets import load_targets
 from tests.soak import verify
-from tests.soak.chaos import ChaosMonkey, Fault, InjectedFault, plan_faults
+from tests.soak.chaos import (
+    SENTINEL_FAULTS,
+    SINGLE_REDIS_FAULTS,
+    ChaosMonkey,
+    Fault,
+    InjectedFault,
+    plan_faults,
+)
 from tests.soak.load import NOW, REQUEST_TIMEOUT_S, ClientLog, ReportFactory, run_client
-from tests.soak.system import WEBHOOK_SECRET, SoakSystem
+from tests.soak.system import WEBHOOK_SECRET, Failover, SoakSystem
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,44 @@ class SoakConfig:
     """Each client's pause between reports: 0 is as fast as the system answers."""
     workdir: Path | None = None
     """None: a fresh temporary directory, removed afterwards."""
+    sentinel: bool = False
+    """Redis with Sentinel (a primary, a replica, three sentinels) instead of one redis-server."""
+    min_replicas: int = 0
+    """``PACER_REDIS_MIN_REPLICAS`` of the services."""
+    replica_lag_ms: float = 0
+    """With ``sentinel``: the replication stream runs this far behind, and a kill of the primary
+    takes what it had not delivered (a host failure; ``tests/support/lagging_link.py``)."""
+    fault_kinds: tuple[Fault, ...] | None = None
+    """None: every kind that fits the Redis (``SINGLE_REDIS_FAULTS`` or ``SENTINEL_FAULTS``)."""
+    forced_from: float = 0.15
+    """Share of the run at which the first forced fault strikes."""
+
+    @property
+    def kinds(self) -> tuple[Fault, ...]:
+        if self.fault_kinds is not None:
+            return self.fault_kinds
+        return SENTINEL_FAULTS if self.sentinel else SINGLE_REDIS_FAULTS
+
+
+@dataclass(frozen=True)
+class RefusalWindow:
+    """What the clients were told around one kill of the primary: every answer that made them
+    retry (a 503, a refused or reset connection, a timeout) from the kill until the next fault
+    or the end of the run."""
+
+    fault_at_s: float
+    count: int
+    first_s: float | None
+    """Seconds after the kill of the first such answer (None: there was none)."""
+    last_s: float | None
+    reasons: dict[str, int]
+
+    @property
+    def span_s(self) -> float:
+        """Seconds from the first to the last refusal: how long reports were refused."""
+        if self.first_s is None or self.last_s is None:
+            return 0.0
+        return round(self.last_s - self.first_s, 2)
 
 
 @dataclass
@@ -60,6 +106,8 @@ class SoakResult:
     faults_by_kind: dict[str, int] = field(default_factory=dict)
     unexpected_exits: dict[str, int] = field(default_factory=dict)
     redis_appendfsync: str = ""
+    failovers: list[Failover] = field(default_factory=list)
+    refusal_windows: list[RefusalWindow] = field(default_factory=list)
     verdict: verify.Verdict = field(default_factory=verify.Verdict)
 
     @property
@@ -90,9 +138,17 @@ async def _run(config: SoakConfig, directory: Path) -> SoakResult:
     targets = load_targets()
     rng = random.Random(config.seed)
     run_id = f"{config.seed}-{int(time.time())}"
-    system = SoakSystem(directory, targets, random.Random(rng.random()))
+    env = {"PACER_REDIS_MIN_REPLICAS": str(config.min_replicas)} if config.min_replicas else {}
+    system = SoakSystem(
+        directory,
+        targets,
+        random.Random(rng.random()),
+        sentinel=config.sentinel,
+        replica_lag_s=config.replica_lag_ms / 1000,
+        env=env,
+    )
     with system.running():
-        redis = Redis(port=system.redis.port, decode_responses=True, socket_timeout=5)
+        redis = connect(system.redis.url, timeout_s=5)  # behind sentinels: the current primary
         result.redis_appendfsync = str((await redis.config_get("appendfsync"))["appendfsync"])
         logs = await _load(config, system, rng, run_id, result)
         system.revive_exited()
@@ -111,6 +167,7 @@ async def _run(config: SoakConfig, directory: Path) -> SoakResult:
         verify.check_notifications(verdict, system.receiver.received, expected, WEBHOOK_SECRET)
         await redis.aclose()
         result.unexpected_exits = dict(system.unexpected_exits)
+        result.failovers = list(system.failovers)
         _summarize_logs(result, logs)
     result.wall_s = round(time.monotonic() - started_wall, 1)
     return result
@@ -122,15 +179,21 @@ async def _load(
     stop = asyncio.Event()
     give_up_at = [float("inf")]
     logs = [ClientLog() for _ in range(config.clients)]
-    monkey = ChaosMonkey(
-        actions={
-            Fault.AGGREGATOR_KILL: lambda: system.kill_and_restart("aggregator"),
-            Fault.ALERTING_KILL: lambda: system.kill_and_restart("alerting"),
-            Fault.REDIS_RESTART: system.restart_redis,
-        },
-        rng=rng,
+    actions: dict[Fault, Callable[[], None]] = {
+        Fault.AGGREGATOR_KILL: lambda: system.kill_and_restart("aggregator"),
+        Fault.ALERTING_KILL: lambda: system.kill_and_restart("alerting"),
+        Fault.REDIS_RESTART: system.restart_redis,
+        Fault.PRIMARY_KILL: system.kill_primary,
+    }
+    monkey = ChaosMonkey(actions={kind: actions[kind] for kind in config.kinds}, rng=rng)
+    plan = plan_faults(
+        rng,
+        config.duration_s,
+        config.mean_fault_gap_s,
+        config.force_each_fault,
+        kinds=config.kinds,
+        forced_from=config.forced_from,
     )
-    plan = plan_faults(rng, config.duration_s, config.mean_fault_gap_s, config.force_each_fault)
     limits = httpx.Limits(max_connections=config.clients, max_keepalive_connections=config.clients)
     async with httpx.AsyncClient(
         base_url=system.api_url, timeout=REQUEST_TIMEOUT_S, limits=limits
@@ -163,7 +226,33 @@ async def _load(
         await watchdog
     result.faults = monkey.injected
     result.faults_by_kind = monkey.counts()
+    result.refusal_windows = _refusal_windows(logs, started, monkey.injected)
     return logs
+
+
+def _refusal_windows(
+    logs: list[ClientLog], started: float, faults: list[InjectedFault]
+) -> list[RefusalWindow]:
+    """For each kill of the primary, the refusals from it until the next fault."""
+    moments = sorted(f.at_s for f in faults)
+    retries = sorted((at - started, reason) for log in logs for at, reason in log.retry_times)
+    windows = []
+    for fault in (f for f in faults if f.kind is Fault.PRIMARY_KILL):
+        until = next((at for at in moments if at > fault.at_s), float("inf"))
+        inside = [(at, reason) for at, reason in retries if fault.at_s <= at < until]
+        reasons: dict[str, int] = {}
+        for _, reason in inside:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        windows.append(
+            RefusalWindow(
+                fault_at_s=fault.at_s,
+                count=len(inside),
+                first_s=round(inside[0][0] - fault.at_s, 2) if inside else None,
+                last_s=round(inside[-1][0] - fault.at_s, 2) if inside else None,
+                reasons=reasons,
+            )
+        )
+    return windows
 
 
 async def _watch(system: SoakSystem, stop: asyncio.Event) -> None:
@@ -201,6 +290,9 @@ def as_json(result: SoakResult) -> dict[str, Any]:
             "clients": result.config.clients,
             "seed": result.config.seed,
             "mean_fault_gap_s": result.config.mean_fault_gap_s,
+            "redis": _redis_mode(result.config),
+            "min_replicas": result.config.min_replicas,
+            "replica_lag_ms": result.config.replica_lag_ms,
         },
         "wall_s": result.wall_s,
         "load_s": result.load_s,
@@ -224,6 +316,20 @@ def as_json(result: SoakResult) -> dict[str, Any]:
         "faults_by_kind": result.faults_by_kind,
         "faults": [
             {"kind": str(f.kind), "at_s": f.at_s, "recovery_s": f.recovery_s} for f in result.faults
+        ],
+        "failovers": [
+            {"promoted_s": f.promoted_s, "rejoined_s": f.rejoined_s} for f in result.failovers
+        ],
+        "refusals_around_failovers": [
+            {
+                "fault_at_s": w.fault_at_s,
+                "count": w.count,
+                "first_s": w.first_s,
+                "last_s": w.last_s,
+                "span_s": w.span_s,
+                "reasons": w.reasons,
+            }
+            for w in result.refusal_windows
         ],
         "unexpected_exits": result.unexpected_exits,
         "pending": verdict.pending,
@@ -256,6 +362,7 @@ def table(result: SoakResult) -> str:
             _slash(doc["load_s"], doc["drain_s"], doc["wall_s"], "s"),
         ),
         ("clients", str(result.config.clients)),
+        ("redis", _redis_mode(result.config)),
         ("reports sent", str(doc["reports_sent"])),
         ("requests (with retries)", str(doc["requests"])),
         (
@@ -273,6 +380,7 @@ def table(result: SoakResult) -> str:
         ("unanswered at the end", str(doc["unresolved"])),
         ("sites expected / stored", _slash(doc["sites_expected"], doc["sites_stored"])),
         ("faults injected", faults),
+        *_failover_rows(result),
         ("unexpected service exits", str(doc["unexpected_exits"] or 0)),
         (
             "pending / dead letters / deliveries due",
@@ -300,6 +408,36 @@ def table(result: SoakResult) -> str:
     lines = [f"| {'':{width}} | |", f"|{'-' * (width + 2)}|---|"]
     lines += [f"| {name:{width}} | {value} |" for name, value in rows]
     return "\n".join(lines)
+
+
+def _redis_mode(config: SoakConfig) -> str:
+    if not config.sentinel:
+        return "one redis-server (AOF everysec)"
+    lag = f", replication {config.replica_lag_ms:g} ms behind" if config.replica_lag_ms else ""
+    return (
+        "Sentinel: 1 primary + 1 replica (AOF everysec) + 3 sentinels, "
+        f"PACER_REDIS_MIN_REPLICAS={config.min_replicas}{lag}"
+    )
+
+
+def _failover_rows(result: SoakResult) -> list[tuple[str, str]]:
+    rows = []
+    for index, (failover, window) in enumerate(
+        zip(result.failovers, result.refusal_windows, strict=False), start=1
+    ):
+        rows.append(
+            (
+                f"failover {index}: replica promoted / old primary back as replica",
+                _slash(failover.promoted_s, failover.rejoined_s, "s"),
+            )
+        )
+        span = (
+            f"{window.count} from +{window.first_s} s to +{window.last_s} s ({window.span_s} s)"
+            if window.count
+            else "none"
+        )
+        rows.append((f"failover {index}: retries after the kill", f"{span} {window.reasons}"))
+    return rows
 
 
 def _slash(*values: object) -> str:

@@ -1,8 +1,9 @@
 """A private Pacer for the soak: its own Redis (AOF on), tokens, four services, a webhook receiver.
 
-Everything lives in one temporary directory and every process is stopped by its pid. The soak
-is the services' supervisor: it restarts what it kills, and also anything that exits on its own
-(counted, since that is worth knowing).
+Redis is one redis-server, or (``sentinel``) a primary, a replica and three sentinels that the
+services find through a ``redis+sentinel://`` URL. Everything lives in one temporary directory
+and every process is stopped by its pid. The soak is the services' supervisor: it restarts what
+it kills, and also anything that exits on its own (counted, since that is worth knowing).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.cli.tokens import IssuedToken, tokens_yaml
 from shared.domain.targets import Targets
 from tests.soak.load import NOW
 from tests.support.processes import RedisServer, Service
+from tests.support.sentinel import SentinelRedis
 from tests.support.webhooks import WebhookReceiver
 
 SERVICE_NAMES = ("ingest", "aggregator", "alerting", "exporter")
@@ -54,12 +56,30 @@ def service_env(redis_url: str, tokens_file: Path) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Failover:
+    """One kill -9 of the primary."""
+
+    killed_port: int
+    promoted_s: float
+    """From the kill until every sentinel named the replica as the primary."""
+    rejoined_s: float
+    """From then until the killed node, started again, was the new primary's replica in sync."""
+
+
 @dataclass
 class SoakSystem:
     directory: Path
     targets: Targets
     rng: random.Random
-    redis: RedisServer = field(init=False)
+    sentinel: bool = False
+    """A primary, a replica and three sentinels instead of one redis-server."""
+    replica_lag_s: float = 0.0
+    """With ``sentinel``: how far behind the replication stream runs (``LaggingLink``)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Settings the services get on top of ``service_env`` (``PACER_REDIS_MIN_REPLICAS``)."""
+    redis: RedisServer | SentinelRedis = field(init=False)
+    failovers: list[Failover] = field(init=False, default_factory=list)
     services: dict[str, Service] = field(init=False)
     receiver: WebhookReceiver = field(init=False)
     city_tokens: dict[str, str] = field(init=False)
@@ -69,13 +89,20 @@ class SoakSystem:
     """Held by a fault and by the watchdog: a process the soak killed is not also revived."""
 
     def __post_init__(self) -> None:
-        self.redis = RedisServer(self.directory / "redis", appendonly=True, binary=_redis_binary())
+        if self.sentinel:
+            self.redis = SentinelRedis(
+                self.directory / "redis", appendonly=True, replica_lag_s=self.replica_lag_s
+            )
+        else:
+            self.redis = RedisServer(
+                self.directory / "redis", appendonly=True, binary=_redis_binary()
+            )
         self.city_tokens = {
             city: f"soak-{city}-{secrets.token_hex(8)}" for city in self.targets.cities
         }
         self.admin_token = f"soak-admin-{secrets.token_hex(8)}"
         tokens_file = self._write_tokens()
-        env = service_env(self.redis.url, tokens_file)
+        env = service_env(self.redis.url, tokens_file) | self.env
         self.services = {
             name: Service(name, env, self.directory / f"{name}.log") for name in SERVICE_NAMES
         }
@@ -135,11 +162,23 @@ class SoakSystem:
             service.start()
 
     def restart_redis(self) -> None:
+        assert isinstance(self.redis, RedisServer)
         with self._restarting:
             self.redis.stop()  # SIGTERM: Redis fsyncs the AOF and exits
             _pause(self.rng)
             _wait_port_free(self.redis.port)
             self.redis.start()
+
+    def kill_primary(self) -> None:
+        """kill -9 of the primary; once the replica is promoted, the killed node starts again
+        as its replica (what a supervisor or a StatefulSet would do), so that the next writes
+        have a replica to confirm them."""
+        assert isinstance(self.redis, SentinelRedis)
+        with self._restarting:
+            killed, promoted_s = self.redis.kill_primary()
+            _wait_port_free(killed.port)
+            rejoined_s = self.redis.rejoin(killed)
+            self.failovers.append(Failover(killed.port, promoted_s, rejoined_s))
 
     def revive_exited(self) -> None:
         """Restart any service that exited without being killed by the soak."""

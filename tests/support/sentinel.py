@@ -3,6 +3,11 @@
 
 The sentinels' timeouts are short (``DOWN_AFTER_MS``, ``FAILOVER_TIMEOUT_MS``) so that a
 ``kill -9`` of the primary is followed by a promoted replica within about three seconds.
+
+With ``replica_lag_s``, every node is reached through a ``LaggingLink`` (its address, announced
+to the sentinels and the replicas), whose replication stream runs that far behind, and a kill
+of the primary kills its link too: the failure of the primary's host, with the writes its
+replica had not received yet.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 import redis
 
+from tests.support.lagging_link import LaggingLink
 from tests.support.processes import RedisServer, free_port, require_binary, stop_process, wait_until
 
 SERVICE_NAME = "pacer"
@@ -79,8 +85,12 @@ class SentinelRedis:
 
     directory: Path
     appendonly: bool = True
+    replica_lag_s: float = 0.0
+    """0: the nodes are reached directly. Else through a ``LaggingLink`` each."""
     nodes: list[RedisServer] = field(init=False)
     sentinels: list[SentinelProcess] = field(init=False)
+    links: dict[int, LaggingLink] = field(init=False)
+    """Node port -> the link in front of it (none without ``replica_lag_s``)."""
 
     def __post_init__(self) -> None:
         self.nodes = [
@@ -88,37 +98,47 @@ class SentinelRedis:
             for index in range(2)
         ]
         self.sentinels = [SentinelProcess(self.directory / f"sentinel-{i}") for i in range(3)]
+        self.links = {}
+        if self.replica_lag_s > 0:
+            self.links = {n.port: LaggingLink(n.port, self.replica_lag_s) for n in self.nodes}
 
     @property
     def url(self) -> str:
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
         return f"redis+sentinel://{hosts}/{SERVICE_NAME}/0"
 
+    def address(self, node: RedisServer) -> int:
+        """The port the node is known by: its link's, or its own."""
+        link = self.links.get(node.port)
+        return link.port if link is not None else node.port
+
     def start(self) -> SentinelRedis:
         primary, replica = self.nodes
-        primary.start()
-        replica.extra_args = ("--replicaof", "127.0.0.1", str(primary.port))
-        replica.start()
+        self._start_node(primary, replica_of=None)
+        self._start_node(replica, replica_of=primary)
         wait_until(lambda: _in_sync(replica), timeout=10)
         for sentinel in self.sentinels:
-            sentinel.start(primary.port)
+            sentinel.start(self.address(primary))
         wait_until(self._sentinels_agree, timeout=20, interval=0.2)
         return self
 
     def primary(self) -> RedisServer:
         """The node the sentinels name now."""
-        _, port = self.sentinels[0].ask("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE_NAME)
-        [node] = [n for n in self.nodes if n.port == int(port)]
+        named = self._named_port(self.sentinels[0])
+        [node] = [n for n in self.nodes if self.address(n) == named]
         return node
 
     def kill_primary(self, timeout_s: float = 30) -> tuple[RedisServer, float]:
-        """``kill -9`` of the primary; returns it and the seconds until every sentinel names
-        the other node."""
+        """``kill -9`` of the primary (and of its link: its host fails); returns it and the
+        seconds until every sentinel names the other node."""
         killed = self.primary()
         started = time.monotonic()
         killed.kill()
+        if (link := self.links.get(killed.port)) is not None:
+            link.kill()
+        gone = self.address(killed)
         wait_until(
-            lambda: all(self._named_port(s) != killed.port for s in self.sentinels),
+            lambda: all(self._named_port(s) != gone for s in self.sentinels),
             timeout=timeout_s,
             interval=0.05,
         )
@@ -129,9 +149,7 @@ class SentinelRedis:
         deployments' start script does) and waits until it is in sync and the sentinels see it
         up; the seconds that took."""
         started = time.monotonic()
-        primary = self.primary()
-        node.extra_args = ("--replicaof", "127.0.0.1", str(primary.port))
-        node.start()
+        self._start_node(node, replica_of=self.primary())
         wait_until(lambda: _in_sync(node), timeout=timeout_s, interval=0.1)
         wait_until(lambda: self._replica_up(node), timeout=timeout_s, interval=0.2)
         return round(time.monotonic() - started, 2)
@@ -141,6 +159,20 @@ class SentinelRedis:
             sentinel.stop()
         for node in self.nodes:
             node.stop()
+        for link in self.links.values():
+            link.stop()
+
+    def _start_node(self, node: RedisServer, replica_of: RedisServer | None) -> None:
+        args: tuple[str, ...] = ()
+        if replica_of is not None:
+            args += ("--replicaof", "127.0.0.1", str(self.address(replica_of)))
+        if (link := self.links.get(node.port)) is not None:
+            # Known by its link's address: in the primary's INFO, hence to the sentinels.
+            args += ("--replica-announce-ip", "127.0.0.1")
+            args += ("--replica-announce-port", str(link.port))
+            link.start()
+        node.extra_args = args
+        node.start()
 
     def _named_port(self, sentinel: SentinelProcess) -> int:
         _, port = sentinel.ask("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE_NAME)
@@ -157,7 +189,7 @@ class SentinelRedis:
 
     def _replica_up(self, node: RedisServer) -> bool:
         for sentinel in self.sentinels:
-            entries = [r for r in sentinel.replicas() if int(r["port"]) == node.port]
+            entries = [r for r in sentinel.replicas() if int(r["port"]) == self.address(node)]
             if not entries or entries[0]["is_sdown"] or entries[0]["is_odown"]:
                 return False
             if entries[0].get("master-link-status") not in (None, "ok"):
