@@ -25,10 +25,14 @@ from pydantic import ValidationError
 from services.cli.main import SERVICES
 from services.ingest.auth import TokenBook
 from shared.settings import Settings
+from shared.store.redis_url import parse_sentinel_url
 from shared.targets import load_targets
 from tests.support.processes import REPO_ROOT, Service, free_port, require_binary
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+COMPOSE_HA_ENV = REPO_ROOT / "deploy" / "compose-ha.env"
+HA_SERVICES = ("redis-replica", "sentinel-1", "sentinel-2", "sentinel-3")
+"""Profile ``ha`` of the compose file (listed by ``config`` whatever the profile)."""
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 K8S = REPO_ROOT / "deploy" / "k8s"
 OVERLAYS = ("dev", "production")
@@ -54,16 +58,18 @@ Doc = dict[str, Any]
 
 
 def _compose(
-    args: list[str], tmp_path: Path, env: dict[str, str]
+    args: list[str], tmp_path: Path, env: dict[str, str], env_file: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """docker-compose with only ``env`` (and PATH): no developer's variables or .env leak in."""
-    empty_env_file = tmp_path / "empty.env"
-    empty_env_file.write_text("")
+    """docker-compose with only ``env`` (and PATH, and ``env_file`` if given): no developer's
+    variables or .env leak in."""
+    if env_file is None:
+        env_file = tmp_path / "empty.env"
+        env_file.write_text("")
     return subprocess.run(
         [
             require_binary("docker-compose"),
             "--env-file",
-            str(empty_env_file),
+            str(env_file),
             "-f",
             str(COMPOSE_FILE),
             *args,
@@ -108,6 +114,71 @@ def test_compose_config_fails_naming_a_missing_required_variable(
     assert missing in result.stderr
 
 
+@pytest.fixture(scope="module")
+def compose_ha(tmp_path_factory: pytest.TempPathFactory) -> Doc:
+    """The compose file resolved with deploy/compose-ha.env: profile ``ha``."""
+    tmp_path = tmp_path_factory.mktemp("compose-ha")
+    result = _compose(["config"], tmp_path, _required_env(tmp_path), env_file=COMPOSE_HA_ENV)
+    assert result.returncode == 0, result.stderr
+    resolved: Doc = yaml.safe_load(result.stdout)
+    return resolved
+
+
+def test_compose_ha_profile_is_valid_with_its_env_file(tmp_path: Path) -> None:
+    result = _compose(["config", "-q"], tmp_path, _required_env(tmp_path), env_file=COMPOSE_HA_ENV)
+    assert result.returncode == 0, result.stderr
+    settings = dict(
+        line.split("=", 1)
+        for line in COMPOSE_HA_ENV.read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert settings["COMPOSE_PROFILES"] == "ha"
+
+
+def test_compose_ha_profile_adds_a_replica_and_three_sentinels_watching_redis(
+    compose_ha: Doc,
+) -> None:
+    services = compose_ha["services"]
+    for name in HA_SERVICES:
+        assert services[name]["profiles"] == ["ha"], name
+        assert services[name]["image"] == services["redis"]["image"], name
+        assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    assert "profiles" not in services["redis"], "redis is the first primary in both setups"
+    replica = services["redis-replica"]["command"]
+    primary = services["redis"]["command"]
+    assert replica[replica.index("--replicaof") + 1 :][:2] == ["redis", "6379"]
+    for option in ("--appendonly", "--appendfsync", "--save", "--maxmemory-policy"):
+        assert replica[replica.index(option) + 1] == primary[primary.index(option) + 1], option
+    # Each node is announced by its service name, so a failover survives new container addresses.
+    assert replica[replica.index("--replica-announce-ip") + 1] == "redis-replica"
+    assert primary[primary.index("--replica-announce-ip") + 1] == "redis"
+    names, volumes = set(), set()
+    for name in ("sentinel-1", "sentinel-2", "sentinel-3"):
+        sentinel = services[name]
+        script = sentinel["command"][-1]
+        assert "sentinel monitor pacer redis 6379 2" in script
+        assert "sentinel down-after-milliseconds pacer 5000" in script
+        assert "exec redis-sentinel /data/sentinel.conf" in script
+        assert sentinel["user"] == "redis"
+        names.add(sentinel["environment"]["SENTINEL_NAME"])
+        volumes.update(v.split(":")[0] for v in sentinel["volumes"])
+    assert names == {"sentinel-1", "sentinel-2", "sentinel-3"}
+    assert len(volumes) == 3 and volumes <= set(compose_ha["volumes"])
+
+
+def test_compose_ha_profile_points_every_pacer_service_at_the_sentinels(compose_ha: Doc) -> None:
+    services = compose_ha["services"]
+    for name in SERVICES:
+        env = services[name]["environment"]
+        url = parse_sentinel_url(env["PACER_REDIS_URL"])
+        assert url is not None, name
+        assert {host for host, _ in url.sentinels} == {"sentinel-1", "sentinel-2", "sentinel-3"}
+        assert {port for _, port in url.sentinels} == {26379}
+        assert (url.service_name, url.db) == ("pacer", 0)
+        assert env["PACER_REDIS_MIN_REPLICAS"] == "1"
+        Settings(redis_url=env["PACER_REDIS_URL"], redis_min_replicas=1)
+
+
 def test_compose_runs_every_pacer_service_from_the_local_image(compose: Doc) -> None:
     services = compose["services"]
     images = set()
@@ -121,7 +192,7 @@ def test_compose_runs_every_pacer_service_from_the_local_image(compose: Doc) -> 
 
 def test_compose_pins_every_other_image_to_a_release(compose: Doc) -> None:
     others = {name: s for name, s in compose["services"].items() if name not in SERVICES}
-    assert set(others) == {"redis", "prometheus", "alertmanager", "grafana"}
+    assert set(others) == {"redis", "prometheus", "alertmanager", "grafana", *HA_SERVICES}
     for name, service in others.items():
         assert "build" not in service, name
         assert PINNED_TAG.match(service["image"]), f"{name}: {service['image']} is not pinned"
@@ -165,6 +236,7 @@ def test_compose_configures_the_pacer_services_for_containers(compose: Doc) -> N
     for name in SERVICES:
         env = services[name]["environment"]
         assert env["PACER_REDIS_URL"] == "redis://redis:6379/0"
+        assert env["PACER_REDIS_MIN_REPLICAS"] == "0"
         assert env["PACER_BIND"] == "0.0.0.0"
         consumer_names.add(env["PACER_CONSUMER_NAME"])
         assert services[name]["read_only"] is True
