@@ -8,6 +8,7 @@ real Pacer services.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -35,7 +36,8 @@ HA_SERVICES = ("redis-replica", "sentinel-1", "sentinel-2", "sentinel-3")
 """Profile ``ha`` of the compose file (listed by ``config`` whatever the profile)."""
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 K8S = REPO_ROOT / "deploy" / "k8s"
-OVERLAYS = ("dev", "production")
+OVERLAYS = ("dev", "production", "ha")
+HA_OVERLAY = K8S / "overlays" / "ha"
 SHIPPED_TARGETS = REPO_ROOT / "shared" / "targets" / "default.yaml"
 KUBERNETES_VERSION = "1.29"
 """The oldest Kubernetes the manifests are meant for (autoscaling/v2, policy/v1, ...)."""
@@ -622,6 +624,10 @@ def test_every_config_reference_resolves_and_secrets_come_from_outside_in_produc
     if overlay == "production":
         assert not secrets, "production must not ship secrets: they are created in the cluster"
         assert referenced_secrets == {"pacer-redis", "pacer-tokens"}
+    elif overlay == "ha":
+        # Production's, but the Redis URL names its own sentinels (and holds no password).
+        assert referenced_secrets - secrets == {"pacer-tokens"}
+        assert [s for s in secrets if s.startswith("pacer-redis")] == sorted(secrets)
     else:
         assert referenced_secrets <= secrets
 
@@ -654,3 +660,78 @@ def test_images_are_pinned_to_a_tag(rendered: dict[str, list[Doc]], overlay: str
             for container in doc["spec"]["template"]["spec"]["containers"]:
                 image = container["image"]
                 assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), image
+
+
+# --- deploy/k8s/overlays/ha: Redis with Sentinel -------------------------------------------
+
+
+def test_the_ha_overlay_runs_three_redis_pods_each_with_a_sentinel_from_one_script(
+    rendered: dict[str, list[Doc]],
+) -> None:
+    docs = rendered["ha"]
+    redis = _named(docs, "StatefulSet", "pacer-redis")
+    assert redis["spec"]["replicas"] == 3
+    assert redis["spec"]["serviceName"] == "pacer-redis"
+    pod = redis["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in pod["containers"]}
+    assert set(containers) == {"redis", "sentinel"}
+    script = HA_OVERLAY / "pacer-redis.sh"
+    [scripts] = [v for v in pod["volumes"] if v["name"] == "scripts"]
+    config = _named(docs, "ConfigMap", scripts["configMap"]["name"])
+    assert config["data"]["pacer-redis.sh"] == script.read_text()
+    for role, container in containers.items():
+        assert container["command"] == ["sh", "/scripts/pacer-redis.sh", role]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env == {"STATEFULSET": "pacer-redis", "REDIS_SERVICE": "pacer-redis"}
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert {m["mountPath"] for m in container["volumeMounts"]} == {"/data", "/scripts"}
+        assert "readinessProbe" in container and "livenessProbe" in container
+    assert containers["redis"]["lifecycle"]["preStop"]["exec"]["command"][-1] == "pre-stop"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    text = script.read_text()
+    for option in ("--appendonly yes", "--appendfsync everysec", '--save ""', "noeviction"):
+        assert option in text, option
+    assert "sentinel monitor ${SERVICE_NAME} $(primary) 6379 2" in text
+    assert "SERVICE_NAME=pacer" in text
+
+
+def test_the_ha_overlay_names_each_pod_through_a_headless_service_guarded_by_a_policy(
+    rendered: dict[str, list[Doc]],
+) -> None:
+    docs = rendered["ha"]
+    redis = _named(docs, "StatefulSet", "pacer-redis")
+    pods = redis["spec"]["template"]["metadata"]["labels"]
+    service = _named(docs, "Service", "pacer-redis")
+    assert service["spec"]["clusterIP"] == "None"
+    assert service["spec"]["publishNotReadyAddresses"] is True
+    assert service["spec"]["selector"].items() <= pods.items()
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {
+        "redis": 6379,
+        "sentinel": 26379,
+    }
+    budget = _named(docs, "PodDisruptionBudget", "pacer-redis")
+    assert budget["spec"]["maxUnavailable"] == 1
+    policy = _named(docs, "NetworkPolicy", "pacer-redis")
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pods.items()
+    allowed = [f["podSelector"]["matchLabels"] for f in policy["spec"]["ingress"][0]["from"]]
+    assert {"app.kubernetes.io/name": "pacer"} in allowed
+    for deployment in _pacer_deployments(docs).values():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == "pacer"
+
+
+def test_the_ha_overlay_points_pacer_at_every_sentinel_and_waits_for_a_replica(
+    rendered: dict[str, list[Doc]],
+) -> None:
+    docs = rendered["ha"]
+    [secret] = [d for d in _of_kind(docs, "Secret") if d["metadata"]["name"].startswith("pacer-")]
+    url = parse_sentinel_url(base64.b64decode(secret["data"]["url"]).decode())
+    assert url is not None
+    assert set(url.sentinels) == {(f"pacer-redis-{i}.pacer-redis", 26379) for i in range(3)}
+    assert (url.service_name, url.db, url.password) == ("pacer", 0, None)
+    [config] = [d for d in _of_kind(docs, "ConfigMap") if d["data"].get("PACER_TARGETS_FILE")]
+    assert config["data"]["PACER_REDIS_MIN_REPLICAS"] == "1"
+    assert config["data"]["PACER_PUBLIC_URL"] == "https://pacer.example.org"  # production's
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == "pacer", doc["metadata"]["name"]
