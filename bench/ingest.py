@@ -151,7 +151,7 @@ class Measured:
     half: LoadResult
 
 
-def _measure(
+def measure_apps(
     apps: dict[str, Instances],
     kind: str,
     *,
@@ -244,7 +244,7 @@ def run(report: Report, workdir: Path) -> None:
                 baseline_app(count, server.url, workdir) as baseline,
             ):
                 for kind in KINDS:
-                    both = _measure(
+                    both = measure_apps(
                         {"pacer": pacer, "baseline": baseline},
                         kind,
                         plan=plan,

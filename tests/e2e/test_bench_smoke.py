@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 BINARIES = {
     "ingest": ["redis-server", "wrk"],
     "pushgateway": ["redis-server", "wrk", "prometheus-pushgateway"],
+    "replicas": ["redis-server", "wrk"],
 }
 """What each benchmark runs besides Python (redis-server for the rest)."""
 
