@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
+from services.cli import supervisor
+from services.cli.supervisor import Supervised
 from shared.settings import Settings
 from shared.store.redis_url import RedisUrlError, SentinelUrl, parse_sentinel_url
 from shared.store.replication import WAIT_TIMEOUT_MS, ReplicaQuorum
@@ -81,3 +85,16 @@ def test_the_wait_answers_before_the_client_socket_gives_up() -> None:
     assert not ReplicaQuorum.for_client(0, 1.5).required
     assert ReplicaQuorum(2).met_by(2) and not ReplicaQuorum(2).met_by(1)
     assert not ReplicaQuorum(1).met_by(None)
+
+
+def test_pacer_up_on_sentinels_starts_no_redis_of_its_own_and_hides_the_password(
+    tmp_path: Path,
+) -> None:
+    """``pacer up`` hands a given URL to every service as it is (each follows the primary) and
+    prints it without its password; only without PACER_REDIS_URL does it start a Redis."""
+    url = "redis+sentinel://:hunter2@s1:26379,s2:26379,s3:26379/pacer/0"
+    children: list[Supervised] = []
+    given, banner = supervisor._redis(Settings(redis_url=url), tmp_path, children)
+    assert given == url
+    assert children == []
+    assert banner == "redis+sentinel://:***@s1:26379,s2:26379,s3:26379/pacer/0 (PACER_REDIS_URL)"
