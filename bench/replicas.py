@@ -27,7 +27,14 @@ from bench.harness import (
     wait_until,
     write_tokens_file,
 )
-from bench.ingest import PLANS, THROTTLE_NOTE, Measured, measure_apps, pacer_ingest
+from bench.ingest import (
+    PLANS,
+    THROTTLE_NOTE,
+    Measured,
+    capacity_figures,
+    measure_apps,
+    pacer_ingest,
+)
 from bench.payloads import KINDS
 from shared.targets import load_targets
 from shared.targets.loader import DEFAULT_TARGETS_FILE
@@ -78,47 +85,4 @@ def _in_sync(replica: RedisServer) -> bool:
 
 
 def _figures(kind: str, waits: Measured, plain: Measured) -> list[Figure]:
-    label = f"{kind} MIN_REPLICAS=1"
-    failed = f"failed: 1 -> {waits.capacity.failed}+{waits.half.failed}, "
-    failed += f"0 -> {plain.capacity.failed}+{plain.half.failed}"
-
-    def ms(name: str, value: float, base: float, notes: str) -> Figure:
-        return Figure(
-            "replicas", name, value, "ms", base, VERSUS, higher_is_better=False, notes=notes
-        )
-
-    return [
-        Figure(
-            "replicas",
-            f"{label} req/s",
-            waits.capacity.rate,
-            "req/s",
-            plain.capacity.rate,
-            VERSUS,
-            notes=f"64 connections; {THROTTLE_NOTE}; {failed}",
-        ),
-        ms(
-            f"{label} CPU per request",
-            waits.capacity.cpu_ms_per_request,
-            plain.capacity.cpu_ms_per_request,
-            "ingest CPU (user+system) per request at 64 connections",
-        ),
-        ms(
-            f"{label} p50 @64 conns",
-            waits.capacity.latencies.percentile_ms(50),
-            plain.capacity.latencies.percentile_ms(50),
-            "64 connections, closed loop (wrk)",
-        ),
-        ms(
-            f"{label} p99 @64 conns",
-            waits.capacity.latencies.percentile_ms(99),
-            plain.capacity.latencies.percentile_ms(99),
-            "64 connections, closed loop (wrk)",
-        ),
-        ms(
-            f"{label} p99 @half capacity",
-            waits.half.latencies.percentile_ms(99),
-            plain.half.latencies.percentile_ms(99),
-            f"open loop at {waits.half.rate:,.0f} req/s (half the capacity with the wait)",
-        ),
-    ]
+    return capacity_figures("replicas", f"{kind} MIN_REPLICAS=1", VERSUS, waits, plain)

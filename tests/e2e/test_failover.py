@@ -46,12 +46,8 @@ def test_after_a_kill_9_of_the_primary_every_report_answered_202_is_applied_exac
     [killed] = failover.failovers
     assert killed.promoted_s < 15
     assert failover.accepted > 200
-    assert failover.rejected == 0, failover.rejected_examples
-    assert failover.unresolved == 0
     assert failover.verdict.applied == failover.accepted
-    assert failover.verdict.lost == 0, failover.verdict.lost_examples
-    assert failover.verdict.duplicated == 0, failover.verdict.duplicated_examples
-    assert failover.verdict.unexpected_sites == 0
+    assert (failover.verdict.lost, failover.verdict.duplicated) == (0, 0), failover.failures
     assert failover.verdict.sites_stored == failover.verdict.sites_expected > 0
 
 
@@ -69,31 +65,18 @@ def test_reports_are_refused_only_around_the_failover_and_their_retries_get_in(
         "503 replication_unconfirmed",
         "503 handler_timeout",
         "ConnectError",
+        "ReadError",
         "ReadTimeout",
         "RemoteProtocolError",
     }, window.reasons
     assert failover.duplicates_answered_duplicate == failover.duplicates_sent
 
 
-def test_after_the_failover_nothing_is_pending_and_the_alerts_are_the_final_states(
-    failover: SoakResult,
-) -> None:
-    assert failover.verdict.pending and not any(failover.verdict.pending.values())
-    assert not any(failover.verdict.lag.values())
-    assert failover.verdict.dead_letters == 0
-    assert failover.verdict.deliveries_due == 0
-    assert failover.verdict.alerts_mismatch == []
+def test_every_end_check_of_the_soak_passes_across_the_failover(failover: SoakResult) -> None:
+    """Nothing pending or dead-lettered, the active alerts those the final state implies, no
+    transition notified twice, every webhook signed and grouped (``verify.Verdict``)."""
+    assert failover.failures == []
     assert failover.verdict.alerts_active == failover.verdict.alerts_expected > 0
-    assert failover.verdict.alerts_api == failover.verdict.alerts_active
-
-
-def test_no_alert_transition_is_notified_twice_across_the_failover(failover: SoakResult) -> None:
     assert failover.verdict.notifications_distinct > 0
-    assert failover.verdict.double_notifications == []
-    assert failover.verdict.misgrouped == []
-    assert failover.verdict.bad_signatures == 0, failover.verdict.bad_signature_examples
-    assert failover.verdict.notification_mismatch == []
     assert failover.unexpected_exits == {}
-    doc = as_json(failover)
-    assert doc["ok"] is True, doc["failures"]
-    assert doc["config"]["min_replicas"] == 1
+    assert as_json(failover)["config"]["min_replicas"] == 1
