@@ -16,11 +16,13 @@ from shared.targets import TargetsError, load_targets
 
 SERVICES = ("ingest", "aggregator", "alerting", "exporter")
 CLIENT_TOOLS = {
-    "submit": "submit reports from CSV/JSON/NDJSON files (a city officer's tool)",
+    "submit": "submit reports from CSV/XLSX/JSON/NDJSON files (a city officer's tool)",
+    "template": "write an empty CSV or XLSX form for a report of sites or indicators",
     "status": "the province at a glance: programmes, overdue reports, active alerts",
     "demo": "simulate 16 cities reporting 2024-2025 against a running Pacer",
 }
-"""Commands that talk to a running Pacer over HTTP; each module has add_arguments() and run()."""
+"""Commands for people (most talk to a running Pacer over HTTP); each module has add_arguments()
+and run()."""
 
 
 def _serve(service: str) -> int:
