@@ -139,6 +139,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/progress"): Row(_get("/v1/progress"), READ),
     ("GET", "/v1/cities/{city}/progress"): Row(_get("/v1/cities/jinan/progress"), READ),
     ("GET", "/v1/alerts"): Row(_get("/v1/alerts"), READ),
+    ("GET", "/v1/me"): Row(_get("/v1/me"), READ),
     ("POST", "/v1/subscriptions"): Row(
         lambda api, headers: api.post(
             "/v1/subscriptions",
