@@ -14,7 +14,7 @@ from shared.clock import ClockError
 from shared.settings import Settings
 from shared.targets import TargetsError, load_targets
 
-SERVICES = ("ingest", "aggregator", "alerting", "exporter")
+SERVICES = ("ingest", "aggregator", "alerting", "exporter", "portal")
 CLIENT_TOOLS = {
     "submit": "submit reports from CSV/XLSX/JSON/NDJSON files (a city officer's tool)",
     "template": "write an empty CSV or XLSX form for a report of sites or indicators",
