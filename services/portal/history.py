@@ -17,7 +17,7 @@ class HistoryMonth:
     attainment: float | None
     status: str | None
     report: str | None
-    """on_time | late | missing (None when the API says nothing of it)."""
+    """on_time | late | missing | not_due | unrecorded (None when the API says nothing)."""
     received_at: str | None
     indicators: dict[str, float | None] = field(default_factory=dict)
 
@@ -27,14 +27,15 @@ def _number(value: Any) -> float | None:
 
 
 def _rows(answer: Any) -> list[Any]:
-    if isinstance(answer, list):
-        return answer
-    if isinstance(answer, dict):
-        for key in ("months", "history", "rows"):
-            if isinstance(answer.get(key), list):
-                rows: list[Any] = answer[key]
-                return rows
+    if isinstance(answer, dict) and isinstance(answer.get("rows"), list):
+        rows: list[Any] = answer["rows"]
+        return rows
     return []
+
+
+def _indicator_value(value: Any) -> float | None:
+    """An indicator of a gigabit row: ``{"value", "as_of", "passing"}``."""
+    return _number(value.get("value")) if isinstance(value, dict) else _number(value)
 
 
 def read_history(answer: Any) -> list[HistoryMonth]:
@@ -44,9 +45,6 @@ def read_history(answer: Any) -> list[HistoryMonth]:
             continue
         report = row.get("report")
         received_at = row.get("received_at")
-        if isinstance(report, dict):
-            received_at = report.get("received_at", received_at)
-            report = report.get("status")
         indicators = row.get("indicators")
         months.append(
             HistoryMonth(
@@ -59,7 +57,7 @@ def read_history(answer: Any) -> list[HistoryMonth]:
                 report=report if isinstance(report, str) else None,
                 received_at=received_at if isinstance(received_at, str) else None,
                 indicators=(
-                    {str(k): _number(v) for k, v in indicators.items()}
+                    {str(k): _indicator_value(v) for k, v in indicators.items()}
                     if isinstance(indicators, dict)
                     else {}
                 ),

@@ -29,7 +29,14 @@ REPORT_STATUSES = {
     "rejected": N_("rejected"),
     "duplicate": N_("already received"),
 }
-CALENDAR = {"on_time": N_("on time"), "late": N_("late"), "missing": N_("missing")}
+CALENDAR = {
+    "on_time": N_("on time"),
+    "late": N_("late"),
+    "missing": N_("missing"),
+    "not_due": N_("not yet due"),
+    "unrecorded": N_("received before receipts were recorded"),
+}
+CALENDAR_MARKS = {"on_time": "✓", "late": "!", "missing": "✗", "not_due": "·", "unrecorded": "?"}
 SEVERITIES = {"warning": N_("warning"), "critical": N_("critical")}
 ALERTS = {
     "FiveGBehindPlan": N_("5G build-out behind plan"),
