@@ -25,11 +25,12 @@ from shared.report_files.batches import Batch, BatchError
 from shared.report_files.prepare import prepare_reports
 from shared.report_files.readers import InputError, SourceFile
 from shared.report_files.rows import RowError
-from shared.wire import ReportSummary
+from shared.wire import ReportSummary, Site
 
 PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 FOLLOW_REFRESH_S = 1
+PREVIEW_ROWS = 10
 
 
 @dataclass
@@ -63,6 +64,21 @@ class Upload:
 
     def total(self, key: str) -> int:
         return sum(getattr(o.summary, key) for o in self.outcomes if o.summary)
+
+    def preview(self) -> tuple[list[str], list[list[str]]]:
+        """The header (as the file names the columns) and the first rows as Pacer will receive
+        them: a person sees that 中国移动 was read as china_mobile and 纬度 as the latitude."""
+        if not self.outcomes:
+            return [], []
+        batch = self.outcomes[0].batch
+        if self.kind is ReportKind.GIGABIT:
+            indicators = batch.body["indicators"]
+            rows = [[batch.columns.get(k, k), f"{v:g}"] for k, v in indicators.items()]
+            return ["indicator", "value"], rows[:PREVIEW_ROWS]
+        sites = batch.body["sites"][:PREVIEW_ROWS]
+        fields = [name for name in Site.model_fields if any(name in site for site in sites)]
+        header = [batch.columns.get(name, name) for name in fields]
+        return header, [[str(site.get(name, "")) for name in fields] for site in sites]
 
     @property
     def following(self) -> bool:
