@@ -16,7 +16,8 @@ PROGRESS_STREAM = f"{PREFIX}:stream:progress"
 DEAD_LETTER_STREAM = f"{PREFIX}:stream:reports:dead"
 """Reports the aggregator could not apply, with the reason."""
 ALERTS_STREAM = f"{PREFIX}:stream:alerts"
-"""One entry per alert notification (firing, resolved, repeat), written by the evaluator."""
+"""Alert notifications, one entry per group and evaluation (written by the evaluator), and new
+subscriptions with the alerts active then (written by ingest); see ``ALERTS_ENTRY_*``."""
 
 # Consumer groups
 AGGREGATOR_GROUP = "aggregator"
@@ -121,10 +122,20 @@ def last_received_field(city: str, kind: str) -> str:
 # Alerts
 ACTIVE_ALERTS_KEY = f"{PREFIX}:alerts:active"
 """Hash fingerprint -> JSON of an active alert (``shared.wire_alerts.encode_active``)."""
+ALERTS_STATE_FORMAT_KEY = f"{PREFIX}:alerts:format"
+"""String: the format of ``ACTIVE_ALERTS_KEY`` (``shared.domain.alert_state_upgrade``); absent
+until the evaluator has upgraded v1 records."""
+ALERTS_ENTRY_NOTIFIED = "notified"
+"""Alerts-stream entry type: one group's notifications from one evaluation."""
+ALERTS_ENTRY_SUBSCRIBED = "subscribed"
+"""Alerts-stream entry type: a new subscription, with the active alerts of that instant."""
 
 # Subscriptions and deliveries
 SUBSCRIPTIONS_KEY = f"{PREFIX}:subscriptions"
 """Hash subscription id -> JSON of the subscription (with its secret: never returned by the API)."""
+SUBSCRIPTION_ALERTS_FROM_KEY = f"{PREFIX}:subscriptions:alerts-from"
+"""Hash subscription id -> the alerts-stream entry id of its creation: it receives the alerts
+active then from that entry, and notifications only from later entries."""
 DELIVERIES_DUE_KEY = f"{PREFIX}:deliveries:due"
 """Sorted set delivery id -> unix time of its next attempt."""
 

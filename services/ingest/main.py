@@ -65,4 +65,5 @@ def main(settings: Settings) -> None:
         settings.bind,
         settings.api_port,
         header_timeout_s=settings.request_header_timeout_s,
+        trusted_proxies=settings.trusted_proxy_list,
     )

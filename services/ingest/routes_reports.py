@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -22,7 +23,7 @@ from services.ingest.context import (
 )
 from services.ingest.errors import (
     ApiError,
-    ErrorItem,
+    ErrorList,
     ErrorsBody,
     backlog_full,
     error_responses,
@@ -97,13 +98,13 @@ async def _submit(
     report = await json_body(request, REPORT_MODELS[kind], "the report")
     report_id = _report_id(report, idempotency_key)
     now = ctx.clock.now()
-    errors = check_report(report, now, ctx.targets.gigabit)
+    errors = check_report(report, now, ctx.targets, city)
     site_ids = [s.site_id for s in report.sites] if isinstance(report, SitesReport) else []
     if errors or dry_run:
         # The accept script checks the sites of a report it may store (one round trip); a
         # report already refused, or only previewed, runs its check alone, so its 422 lists
         # every error, the sites' last, as it always has.
-        errors += _site_errors(site_ids, await ctx.store.check_sites(city, site_ids), who)
+        _add_site_errors(errors, site_ids, await ctx.store.check_sites(city, site_ids), who)
         if errors:
             raise ApiError(422, errors)
     if dry_run:
@@ -120,7 +121,7 @@ async def _submit(
     envelope = ReportEnvelope(report_id, city, kind, now, payload)
     outcome = await ctx.store.accept(envelope, fingerprint, site_ids)
     if outcome.result == "refused":
-        raise ApiError(422, _site_errors(site_ids, outcome.sites, who))
+        raise ApiError(422, _add_site_errors(ErrorList(), site_ids, outcome.sites, who))
     if outcome.result == "backpressure":
         request_metrics(request).backpressure_rejections.inc()
         raise backlog_full(outcome.backlog, ctx.store.max_backlog)
@@ -139,24 +140,24 @@ async def _submit(
     )
 
 
-def _site_errors(site_ids: list[str], check: SiteCheck, who: Principal) -> list[ErrorItem]:
+def _add_site_errors(
+    errors: ErrorList, site_ids: list[str], check: SiteCheck, who: Principal
+) -> ErrorList:
     """The sites held by other cities (named to admin and viewer tokens only), then the city's
-    ceiling if the report would take it over."""
-    errors = [
-        ErrorItem(
+    ceiling if the report would take it over. Up to 10,000 sites may be held elsewhere: only the
+    listed ones get a message."""
+    for index, owner in check.elsewhere:
+        named = owner if who.sees_site_owners else None
+        errors.add(
             ["body", "sites", index, "site_id"],
             "site_registered_elsewhere",
-            site_elsewhere_message(site_ids[index], owner if who.sees_site_owners else None),
+            functools.partial(site_elsewhere_message, site_ids[index], named),
         )
-        for index, owner in check.elsewhere
-    ]
     if check.over_limit:
-        errors.append(
-            ErrorItem(
-                ["body", "sites"],
-                "site_limit_exceeded",
-                site_limit_message(check.unregistered, check.registered, check.limit),
-            )
+        errors.add(
+            ["body", "sites"],
+            "site_limit_exceeded",
+            site_limit_message(check.unregistered, check.registered, check.limit),
         )
     return errors
 

@@ -4,6 +4,7 @@ the subscribers received."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,7 +70,8 @@ class Step:
     site_reports: list[dict[str, Any]]
     gigabit_reports: list[dict[str, Any]]
     expected: list[tuple[str, str, str]]
-    """(status, alertname, severity) of each alert the jinan subscriber receives at this step."""
+    """(status, alertname, severity) of each alert the jinan subscriber receives at this step,
+    in one delivery per group (here: per alertname, each has one program)."""
 
 
 # Each step's numbers are judged at the day its reports cover (contract §1.1): the latest as_of,
@@ -194,9 +196,8 @@ def bodies(receiver: WebhookReceiver) -> list[Any]:
     return [r.json() for r in receiver.received]
 
 
-def alerts_of(receiver: WebhookReceiver) -> list[dict[str, Any]]:
-    """Every alert of every webhook body the receiver got, in order."""
-    return [alert for body in bodies(receiver) for alert in body["alerts"]]
+def alerts_of(bodies: list[Any]) -> list[dict[str, Any]]:
+    return [alert for body in bodies for alert in body["alerts"]]
 
 
 def summary(alert: dict[str, Any]) -> tuple[str, str, str]:
@@ -270,22 +271,29 @@ def test_subscribers_receive_exactly_the_notifications_of_the_timeline(
                 )
             ingest.stop()
             # The alerting service evaluates as of this step's instant.
-            before = len(alerts_of(receivers["jinan"]))
+            before = len(receivers["jinan"].received)
+            expected_total = len(alerts_of(bodies(receivers["jinan"]))) + len(step.expected)
             alerting = Service("alerting", env, tmp_path / "alerting.log").start()
-            expected_total = before + len(step.expected)
-            wait_until(lambda n=expected_total: len(alerts_of(receivers["jinan"])) >= n, timeout=20)
+            wait_until(
+                lambda n=expected_total: len(alerts_of(bodies(receivers["jinan"]))) >= n,
+                timeout=20,
+            )
             time.sleep(2.5)  # two more evaluations: nothing else may arrive
             alerting.stop()
-            got = sorted(summary(a) for a in alerts_of(receivers["jinan"])[before:])
+            step_bodies = bodies(receivers["jinan"])[before:]
+            got = sorted(summary(a) for a in alerts_of(step_bodies))
             assert got == sorted(step.expected), f"step {step_number} ({step.now})"
+            # One delivery per group, and every alertname here has one program: one per name.
+            groups = {json.dumps(b["groupLabels"], sort_keys=True) for b in step_bodies}
+            assert len(step_bodies) == len(groups) == len({name for _, name, _ in step.expected})
     finally:
         for service in (alerting, ingest, aggregator):
             if service is not None:
                 service.stop()
 
-    jinan_alerts = alerts_of(receivers["jinan"])
+    jinan_alerts = alerts_of(bodies(receivers["jinan"]))
     assert all(a["labels"]["city"] == "jinan" for a in jinan_alerts)
-    qingdao_alerts = alerts_of(receivers["qingdao"])
+    qingdao_alerts = alerts_of(bodies(receivers["qingdao"]))
     assert qingdao_alerts, "qingdao reports nothing: its subscriber hears about it"
     assert all(a["labels"]["city"] == "qingdao" for a in qingdao_alerts)
     assert {a["labels"]["alertname"] for a in qingdao_alerts} == {"ReportOverdue"}  # no data

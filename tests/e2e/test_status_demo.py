@@ -122,9 +122,10 @@ def test_status_json_agrees_with_progress_and_the_table_renders(
 
 
 def notifications(receiver: WebhookReceiver) -> list[tuple[str, dict[str, Any]]]:
-    """(status, alert) of every alert in every webhook received."""
+    """(status, alert) of every alert in every webhook received (a webhook carries a group's
+    alerts, firing and resolved together: each alert has its own status)."""
     return [
-        (body["status"], alert)
+        (alert["status"], alert)
         for body in map(_json, receiver.received)
         for alert in body["alerts"]
     ]

@@ -57,8 +57,13 @@ class Verdict:
     notifications_received: int = 0
     notifications_distinct: int = 0
     notifications_redelivered: int = 0
+    transitions_notified: int = 0
+    """Alert transitions in the distinct deliveries (a delivery carries one group's)."""
     double_notifications: list[str] = field(default_factory=list)
-    """Transitions (fingerprint, status, startsAt) that arrived under two delivery ids."""
+    """Transitions (fingerprint, status, startsAt) that arrived under two delivery ids, or twice
+    in one."""
+    misgrouped: list[str] = field(default_factory=list)
+    """Deliveries whose alerts are not all of the group their ``groupLabels`` name."""
     notifications_truncated: int = 0
     """Bodies shorter than their Content-Length: the sender was killed mid-request. A receiver
     drops them (the signature cannot match) and the retry brings the same delivery id."""
@@ -86,6 +91,8 @@ class Verdict:
             found.append(f"active alerts differ from the state's: {self.alerts_mismatch[:5]}")
         if self.double_notifications:
             found.append(f"notified twice: {self.double_notifications[:5]}")
+        if self.misgrouped:
+            found.append(f"deliveries mixing groups: {self.misgrouped[:5]}")
         if self.bad_signatures:
             found.append(
                 f"{self.bad_signatures} webhooks with a bad signature: "
@@ -246,9 +253,10 @@ def _fingerprint(item: dict[str, Any]) -> str:
 def check_notifications(
     verdict: Verdict, received: list[Received], active: set[str], secret: str
 ) -> None:
-    """At most one delivery id per transition; the same id again is a redelivery (at-least-once
-    after a crash between POST and acknowledgement) that the receiver drops."""
-    ids_by_transition: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    """At most one delivery id per transition, and each transition once in it; the same id again
+    is a redelivery (at-least-once after a crash between POST and acknowledgement) that the
+    receiver drops. A delivery carries the alerts of one group (alertname, program)."""
+    ids_by_transition: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     seen_ids: set[str] = set()
     statuses: dict[str, set[str]] = defaultdict(set)
     for request in received:
@@ -272,14 +280,21 @@ def check_notifications(
             verdict.notifications_redelivered += 1
             continue
         seen_ids.add(delivery)
-        for alert in request.json()["alerts"]:
+        body = request.json()
+        for alert in body["alerts"]:
             transition = (alert["fingerprint"], alert["status"], alert["startsAt"])
-            ids_by_transition[transition].add(delivery)
+            ids_by_transition[transition].append(delivery)
             statuses[alert["fingerprint"]].add(alert["status"])
+            verdict.transitions_notified += 1
+            group = {
+                k: alert["labels"][k] for k in ("alertname", "program") if k in alert["labels"]
+            }
+            if group != body["groupLabels"]:
+                verdict.misgrouped.append(f"delivery {delivery}: {group} in {body['groupLabels']}")
     verdict.notifications_distinct = len(seen_ids)
     for transition, ids in sorted(ids_by_transition.items()):
         if len(ids) > 1:
-            verdict.double_notifications.append(f"{transition}: {len(ids)} delivery ids")
+            verdict.double_notifications.append(f"{transition}: {len(ids)} times ({set(ids)})")
     for fp in sorted(active):
         if "firing" not in statuses.get(fp, set()):
             verdict.notification_mismatch.append(f"{fp} active, no firing received")
