@@ -22,7 +22,13 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Request, Response, sync_playwright
 
 from tests.support.pacer_up import PacerUp
-from tests.support.processes import REPO_ROOT, SERVICE_PORT_VARS, free_port, require_binary
+from tests.support.processes import (
+    REPO_ROOT,
+    SERVICE_PORT_VARS,
+    free_port,
+    require_binary,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +36,7 @@ CLOCK = "fixed:2024-07-15T12:00:00+08:00"
 MAX_UPLOAD_BYTES = 256 * 1024
 CHROMIUM = "/usr/bin/chromium"
 PAGE_BUDGET_BYTES = 150 * 1024
+STARTUP_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -102,7 +109,8 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         )  # fmt: skip
     up = PacerUp(process, workdir / "var", ports, log_path)
     try:
-        up.wait_all_ready()
+        for name in SERVICE_PORT_VARS:  # generous: five processes start at once on two cores
+            wait_until(lambda name=name: up.is_ready(name), timeout=STARTUP_TIMEOUT_S)
         screenshots = Path(os.environ.get("PACER_SCREENSHOTS_DIR") or workdir / "screenshots")
         screenshots.mkdir(parents=True, exist_ok=True)
         stack = Portal(up, up.tokens(), screenshots)
