@@ -24,6 +24,7 @@ from babel.numbers import format_decimal, format_percent
 from services.portal.messages import error_text
 from shared.domain.targets import City
 from shared.report_files.rows import RowError
+from shared.report_files.vocabulary import OPERATOR_LABELS, STATUS_LABELS
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -95,6 +96,14 @@ class Translator:
         if isinstance(city, dict):
             return str(city["name"] if self.language == "zh" else city["name_en"])
         return city.name if self.language == "zh" else city.name_en
+
+    def cell(self, field: str, value: str) -> str:
+        """A site's value in the page's words: 中国移动 / China Mobile for china_mobile."""
+        if field == "operator":
+            return OPERATOR_LABELS[self.language].get(value, value)
+        if field == "status":
+            return STATUS_LABELS[self.language].get(value, value)
+        return value
 
     def error(self, error: RowError) -> str:
         """An error in the reader's words, translated by its code (and field); one the catalog

@@ -65,20 +65,20 @@ class Upload:
     def total(self, key: str) -> int:
         return sum(getattr(o.summary, key) for o in self.outcomes if o.summary)
 
-    def preview(self) -> tuple[list[str], list[list[str]]]:
-        """The header (as the file names the columns) and the first rows as Pacer will receive
-        them: a person sees that 中国移动 was read as china_mobile and 纬度 as the latitude."""
+    def preview(self) -> tuple[list[tuple[str, str]], list[list[str]]]:
+        """The columns (API field, as the file names it) and the first rows as Pacer will
+        receive them: a person sees that 纬度 was read as the latitude, 2024/6/3 as a date."""
         if not self.outcomes:
             return [], []
         batch = self.outcomes[0].batch
         if self.kind is ReportKind.GIGABIT:
             indicators = batch.body["indicators"]
             rows = [[batch.columns.get(k, k), f"{v:g}"] for k, v in indicators.items()]
-            return ["indicator", "value"], rows[:PREVIEW_ROWS]
+            return [("indicator", "indicator"), ("value", "value")], rows[:PREVIEW_ROWS]
         sites = batch.body["sites"][:PREVIEW_ROWS]
         fields = [name for name in Site.model_fields if any(name in site for site in sites)]
-        header = [batch.columns.get(name, name) for name in fields]
-        return header, [[str(site.get(name, "")) for name in fields] for site in sites]
+        columns = [(name, batch.columns.get(name, name)) for name in fields]
+        return columns, [[str(site.get(name, "")) for name in fields] for site in sites]
 
     @property
     def following(self) -> bool:

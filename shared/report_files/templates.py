@@ -40,7 +40,7 @@ def template_rows(kind: ReportKind, language: Language) -> list[list[str]]:
         example = [
             site_id,
             OPERATOR_LABELS[language][operator] if language == "zh" else operator,
-            STATUS_LABELS[language][status],
+            STATUS_LABELS[language][status] if language == "zh" else status,
             *rest,
         ]
         return [list(TEMPLATE_SITE_HEADERS[language]), example]

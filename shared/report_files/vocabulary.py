@@ -46,7 +46,7 @@ STATUS_NAMES: dict[str, tuple[str, ...]] = {
 }
 STATUS_LABELS = {
     "zh": {"in_service": "在网", "decommissioned": "退网"},
-    "en": {"in_service": "in_service", "decommissioned": "decommissioned"},
+    "en": {"in_service": "in service", "decommissioned": "decommissioned"},
 }
 
 INDICATOR_NAMES: dict[str, tuple[str, ...]] = {
