@@ -292,3 +292,55 @@ def province_history(
 ) -> list[ProvinceMonth]:
     """One row per month from the programme's start to the month of the province's D."""
     return ProvinceHistory.of(targets, program, states, now).rows()
+
+
+# --- one month across the province (the export) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CityMonthLine:
+    city: City
+    row: CityMonth | None
+    """None when the city's history does not reach the month yet (its D is earlier)."""
+    report: MonthReport
+
+
+@dataclass(frozen=True)
+class ProgramMonth:
+    program: Program
+    cities: tuple[CityMonthLine, ...]
+    province: ProvinceMonth | None
+    """None when the province's history does not reach the month yet."""
+
+
+def open_in(program: Program, month: Period) -> bool:
+    return Period.of(program.start) <= month <= Period.of(program.deadline)
+
+
+def month_standings(
+    targets: Targets, states: Mapping[str, CityState], now: datetime, month: Period
+) -> list[ProgramMonth]:
+    """Every city and the province on every programme open in ``month``, as their histories
+    have that month (the same rows)."""
+    found = []
+    due_day = targets.reporting.due_day
+    for program in targets.programs:
+        if not open_in(program, month):
+            continue
+        lines = []
+        for city in targets.cities.values():
+            state = states.get(city.id, CityState(city.id))
+            row = city_month(targets, program, city, state, now, month)
+            report = (
+                row.report if row else month_report(state, program.feeds_on, month, due_day, now)
+            )
+            lines.append(CityMonthLine(city, row, report))
+        province = ProvinceHistory.of(targets, program, states, now)
+        found.append(
+            ProgramMonth(
+                program,
+                tuple(lines),
+                province.month(month) if province.span.covers(month) else None,
+            )
+        )
+    return found
