@@ -69,7 +69,13 @@ class MonthReport:
 def month_report(
     state: CityState, kind: ReportKind, month: Period, due_day: int, now: datetime
 ) -> MonthReport:
-    due = due_instant(month, due_day)
+    return report_due_by(state, kind, month, due_instant(month, due_day), now)
+
+
+def report_due_by(
+    state: CityState, kind: ReportKind, month: Period, due: datetime, now: datetime
+) -> MonthReport:
+    """``month_report`` with the due instant worked out once for many cities."""
     received = state.period_received.get(kind, {}).get(month)
     if received is not None:
         return MonthReport(Timeliness.ON_TIME if received < due else Timeliness.LATE, received, due)
@@ -252,9 +258,9 @@ class ProvinceHistory:
         """The province's row for a month the span covers."""
         judged = self.span.judged(month)
         kind = self.program.feeds_on
+        due = due_instant(month, self.targets.reporting.due_day)
         reports = timeliness_counts(
-            month_report(s, kind, month, self.targets.reporting.due_day, self.now)
-            for s in self.states
+            report_due_by(s, kind, month, due, self.now) for s in self.states
         )
         has_data = [_has_data(first, month, self.span) for first in self.firsts]
         if isinstance(self.program, SiteProgram):

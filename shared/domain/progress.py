@@ -241,9 +241,10 @@ def _known_states(targets: Targets, states: dict[str, CityState]) -> list[CitySt
 def province_sites_by_day(states: Iterable[CityState]) -> dict[date, int]:
     """The cities' in-service sites by commissioning day, summed."""
     merged: dict[date, int] = {}
+    add = merged.get  # bound once: 340 cities x 730 days is a quarter of a million additions
     for state in states:
         for day, n in state.sites_by_day.items():
-            merged[day] = merged.get(day, 0) + n
+            merged[day] = add(day, 0) + n
     return merged
 
 
