@@ -9,7 +9,13 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from services.ingest import routes_alerts, routes_progress, routes_reports, routes_subscriptions
+from services.ingest import (
+    routes_alerts,
+    routes_history,
+    routes_progress,
+    routes_reports,
+    routes_subscriptions,
+)
 from services.ingest.context import IngestContext
 from services.ingest.deadlines import RequestDeadlines
 from services.ingest.errors import ErrorsBody, error_responses, install_error_handlers
@@ -58,7 +64,13 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (routes_reports, routes_progress, routes_subscriptions, routes_alerts):
+    for module in (
+        routes_reports,
+        routes_progress,
+        routes_history,
+        routes_subscriptions,
+        routes_alerts,
+    ):
         # Every API route needs a token, is rate limited per token, and reads or writes Redis.
         app.include_router(module.router, responses=error_responses(401, 429, 503))
     for route in health_routes(redis_readiness(ctx.redis), registry):
