@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from services.ingest import (
     routes_alerts,
+    routes_history,
     routes_me,
     routes_progress,
     routes_reports,
@@ -64,7 +65,14 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (routes_reports, routes_progress, routes_subscriptions, routes_alerts, routes_me):
+    for module in (
+        routes_reports,
+        routes_progress,
+        routes_history,
+        routes_subscriptions,
+        routes_alerts,
+        routes_me,
+    ):
         # Every API route needs a token, is rate limited per token, and reads or writes Redis.
         app.include_router(module.router, responses=error_responses(401, 429, 503))
     for route in health_routes(redis_readiness(ctx.redis), registry):
