@@ -99,6 +99,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         "PYTHONPATH": str(REPO_ROOT),
         "PACER_CLOCK": CLOCK,
         "PACER_EVAL_INTERVAL": "2",
+        "PACER_RESOLVE_HOLD": "0",  # the clock stands still: a held alert would never resolve
         "PACER_PORTAL_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
     }
     log_path = workdir / "pacer-up.log"

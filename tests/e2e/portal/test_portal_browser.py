@@ -94,6 +94,9 @@ def test_a_city_officer_fixes_a_file_submits_it_and_sees_it_applied_in_chinese(
     assert page.locator("table.province tbody tr").count() == 16
     visit.shot("province")
 
+    page.goto(portal.url + "/submit")
+    expect(page.locator("#city")).to_have_value("济南市")  # a city token submits for its city
+    visit.shot("submit")
     check(visit, bad_file(tmp_path))
     errors = error_rows(page)
     assert set(errors) == {"3", "4"}
@@ -109,6 +112,10 @@ def test_a_city_officer_fixes_a_file_submits_it_and_sees_it_applied_in_chinese(
     page.click("form[action='/submit/send'] button[type=submit]")
     expect(page.locator("tr[data-status='applied']")).to_have_count(1, timeout=30_000)
     visit.shot("submit-applied")
+    page.click("tr[data-status='applied'] a")
+    expect(page.locator("dd[data-status]")).to_have_attribute("data-status", "applied")
+    visit.shot("report")
+    page.go_back()
 
     page.click("text=查看本市数据")
     expect(page.locator("h1")).to_contain_text("济南市")
