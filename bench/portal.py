@@ -16,6 +16,7 @@ Figures (p95 in ms, the goal from issue 14: a page within 300 ms):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import statistics
 import time
@@ -160,7 +161,8 @@ def run(report: Report, workdir: Path) -> None:
             "city page": (f"/cities/{CITY}", city_api),
             "province page": ("/province", ["/v1/progress", "/v1/alerts"]),
         }
-        with _signed_in(portal.url) as client, profiled("portal", [portal, ingest]):
+        client = _signed_in(portal.url)
+        with contextlib.closing(client), profiled("portal", [portal, ingest]):
             for name, (path, api_paths) in pages.items():
                 page_ms = _timed_pages(client, path, times)
                 api_ms = _timed_api(ingest.url, api_paths, times)
