@@ -132,5 +132,6 @@ def create_app(portal: Portal, registry: CollectorRegistry | None = None) -> Sta
             NotFoundError: page(404, N_("Not found")),  # type: ignore[dict-item]
             ApiUnavailableError: page(503, N_("Pacer does not answer")),  # type: ignore[dict-item]
             HTTPException: http_error,
+            Exception: page(500, N_("Error")),  # type: ignore[dict-item]
         },
     )
