@@ -121,9 +121,20 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         up.stop()
 
 
+def _require_chinese_fonts() -> None:
+    """Without a CJK font Chinese renders as boxes in the screenshots (the tests would pass,
+    the pictures would be useless): under CI=true that fails, as a missing binary does."""
+    families = subprocess.run(
+        [require_binary("fc-list"), ":lang=zh", "family"], capture_output=True, text=True
+    ).stdout
+    if not families.strip() and os.environ.get("CI") == "true":
+        pytest.fail("no Chinese font (apt: fonts-noto-cjk, see .ci/run)")
+
+
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     executable = require_binary(Path(CHROMIUM).name)  # fails under CI=true, else skips
+    _require_chinese_fonts()
     with sync_playwright() as playwright:
         launched = _launch(playwright, executable)
         yield launched
