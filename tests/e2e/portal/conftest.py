@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +20,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Request, Response, sync_playwright
 
-from tests.support.pacer_up import PacerUp
+from tests.support.pacer_up import PacerUp, launch
 from tests.support.processes import (
-    REPO_ROOT,
     SERVICE_PORT_VARS,
-    free_port,
     require_binary,
     wait_until,
 )
@@ -92,23 +89,14 @@ def _seed_jinan(portal: Portal) -> None:
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     require_binary("redis-server")
     workdir = tmp_path_factory.mktemp("portal-stack")
-    ports = {name: free_port() for name in SERVICE_PORT_VARS}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PACER_")}
-    env |= {SERVICE_PORT_VARS[name]: str(port) for name, port in ports.items()}
-    env |= {
-        "PYTHONPATH": str(REPO_ROOT),
-        "PACER_CLOCK": CLOCK,
-        "PACER_EVAL_INTERVAL": "2",
-        "PACER_RESOLVE_HOLD": "0",  # the clock stands still: a held alert would never resolve
-        "PACER_PORTAL_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
-    }
-    log_path = workdir / "pacer-up.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--var-dir", "var"],
-            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    up = PacerUp(process, workdir / "var", ports, log_path)
+    up = launch(
+        workdir,
+        workdir / "pacer-up.log",
+        PACER_CLOCK=CLOCK,
+        PACER_EVAL_INTERVAL="2",
+        PACER_RESOLVE_HOLD="0",  # the clock stands still: a held alert would never resolve
+        PACER_PORTAL_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
+    )
     try:
         for name in SERVICE_PORT_VARS:  # generous: five processes start at once on two cores
             wait_until(lambda name=name: up.is_ready(name), timeout=STARTUP_TIMEOUT_S)
