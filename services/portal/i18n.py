@@ -105,6 +105,13 @@ class Translator:
             return STATUS_LABELS[self.language].get(value, value)
         return value
 
+    def api_error(self, item: dict[str, Any]) -> str:
+        """An error of the API's format (a rejected report's), translated by its code."""
+        loc = item.get("loc") or []
+        field = str(loc[-1]) if loc and not isinstance(loc[-1], int) else None
+        code, message = str(item.get("code")), str(item.get("message"))
+        return self.error(RowError(None, field, message, code, field))
+
     def error(self, error: RowError) -> str:
         """An error in the reader's words, translated by its code (and field); one the catalog
         does not know keeps the API's English message."""

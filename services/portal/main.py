@@ -25,4 +25,11 @@ def build_portal(settings: Settings) -> Portal:
 
 
 def main(settings: Settings) -> None:
-    serve_http(create_app(build_portal(settings)), settings.bind, settings.portal_port)
+    # Behind a proxy listed in PACER_TRUSTED_PROXIES the sign-in throttle counts per client
+    # address from X-Forwarded-For, not per proxy.
+    serve_http(
+        create_app(build_portal(settings)),
+        settings.bind,
+        settings.portal_port,
+        trusted_proxies=settings.trusted_proxy_list,
+    )

@@ -44,12 +44,16 @@ def routes(portal: Portal) -> list[Route]:
 
     async def signin(request: Request) -> Response:
         form = await portal.form(request)
+        address = request.client.host if request.client else ""
+        if portal.sign_ins.blocked(address):
+            return portal.render(request, "signin.html", status=429, throttled=True)
         token = str(form.get("token") or "").strip()
         try:
             me = await portal.api.me(token) if token else None
         except SignedOutError:
             me = None
         if me is None:
+            portal.sign_ins.failed(address)
             return portal.render(request, "signin.html", status=401, failed=True)
         portal.sessions.drop(request.cookies.get(SESSION_COOKIE))  # never reuse a session id
         response = redirect("/province")

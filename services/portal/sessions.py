@@ -82,3 +82,39 @@ class SessionStore:
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+
+class SignInThrottle:
+    """Failed sign-ins per client address: past ``limit`` within ``window_s`` the sign-in form
+    answers 429 without asking the API. Guessing tokens through the portal gets nowhere fast,
+    and a guesser cannot spend the ingest's per-address budget that every portal user shares
+    (the portal calls the API from one address)."""
+
+    def __init__(
+        self,
+        limit: int = 10,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_addresses: int = 10_000,
+    ) -> None:
+        self._limit, self._window_s, self._clock = limit, window_s, clock
+        self._max_addresses = max_addresses
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+
+    def _recent(self, address: str) -> list[float]:
+        since = self._clock() - self._window_s
+        recent = [at for at in self._failures.get(address, []) if at > since]
+        if recent:
+            self._failures[address] = recent
+        else:
+            self._failures.pop(address, None)
+        return recent
+
+    def blocked(self, address: str) -> bool:
+        return len(self._recent(address)) >= self._limit
+
+    def failed(self, address: str) -> None:
+        self._failures[address] = [*self._recent(address), self._clock()]
+        self._failures.move_to_end(address)
+        while len(self._failures) > self._max_addresses:
+            self._failures.popitem(last=False)

@@ -3,7 +3,7 @@ the CSRF keys, the templates per language, and how a page is rendered and a form
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +23,7 @@ from services.portal.i18n import (
     load_translations,
 )
 from services.portal.security import CSRF_COOKIE, LANGUAGE_COOKIE, SESSION_COOKIE, CsrfTokens
-from services.portal.sessions import Session, SessionStore
+from services.portal.sessions import Session, SessionStore, SignInThrottle
 from shared.clock import Clock
 from shared.domain.targets import Targets
 
@@ -70,6 +70,7 @@ class Portal:
     clock: Clock
     max_upload_bytes: int
     secure_cookies: bool = False
+    sign_ins: SignInThrottle = field(default_factory=SignInThrottle)
 
     def __post_init__(self) -> None:
         built = {language: environment(language) for language in LANGUAGES}

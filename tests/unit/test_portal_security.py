@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.portal.security import CsrfTokens
-from services.portal.sessions import MAX_UPLOADS_PER_SESSION, SessionStore
+from services.portal.sessions import MAX_UPLOADS_PER_SESSION, SessionStore, SignInThrottle
 from services.portal.web import local_path
 
 
@@ -59,3 +59,14 @@ def test_a_viewer_may_not_submit_and_a_session_keeps_a_few_uploads() -> None:
     assert admin is not None and admin.may_submit_for("heze")
     kept = [admin.keep_upload(object()) for _ in range(MAX_UPLOADS_PER_SESSION + 2)]
     assert list(admin.uploads) == kept[-MAX_UPLOADS_PER_SESSION:]
+
+
+def test_failed_sign_ins_from_one_address_are_throttled_for_a_while() -> None:
+    now = [0.0]
+    throttle = SignInThrottle(limit=3, window_s=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert not throttle.blocked("10.0.0.1")
+        throttle.failed("10.0.0.1")
+    assert throttle.blocked("10.0.0.1") and not throttle.blocked("10.0.0.2")
+    now[0] = 61
+    assert not throttle.blocked("10.0.0.1")

@@ -92,3 +92,10 @@ def test_an_unknown_error_code_keeps_the_api_message(zh: Translator, en: Transla
 def test_english_uses_the_source_texts(en: Translator) -> None:
     error = RowError(4, "operator", "Input should be ...", "literal_error", "operator")
     assert en.error(error).startswith("unknown operator")
+
+
+def test_a_rejected_reports_errors_are_translated_by_code(zh: Translator) -> None:
+    item = {"loc": ["body", "sites", 3, "site_id"], "code": "site_registered_elsewhere",
+            "message": "site_id 'QD-1' is registered to qingdao"}  # fmt: skip
+    assert zh.api_error(item) == "该站点编号已登记在其他城市"
+    assert zh.api_error({"loc": [], "code": "new", "message": "as sent"}) == "as sent"
