@@ -140,6 +140,15 @@ def test_the_same_in_english_after_the_switch_which_sticks(
     assert "unknown operator" in errors["4"]
     visit.shot("submit-errors-en")
 
+    july = [row.replace("JN-600", "JN-610").replace("2024/6/", "2024/7/") for row in GOOD_ROWS]
+    july = [row.replace("2024/7/20", "2024/7/10").replace("2024/7/28", "2024/7/14") for row in july]
+    check(visit, write_gbk(tmp_path / "jinan-2024-07.csv", july), "2024-07", "2024-07-14")
+    assert page.locator("tr.error-row").count() == 0
+    expect(page.locator("dd[data-field='created']")).to_have_text("4")
+    page.click("form[action='/submit/send'] button[type=submit]")
+    expect(page.locator("tr[data-status='applied']")).to_have_count(1, timeout=30_000)
+    expect(page.locator("tr[data-status='applied'] td.report-applied")).to_have_text("applied")
+
     page.goto(portal.url + "/cities/jinan")  # a new page load: the choice is a cookie
     expect(page.locator("h1")).to_contain_text("Jinan")
     assert_city_page_matches_the_api(page, portal)
