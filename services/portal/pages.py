@@ -134,7 +134,7 @@ def routes(portal: Portal) -> list[Route]:
             charts=charts,
             calendars=_calendars(portal, history),
             reports=reports,
-            alerts=[a for a in alerts if a.get("labels", {}).get("city") == city_id],
+            alerts=_worst_first([a for a in alerts if a.get("labels", {}).get("city") == city_id]),
             gigabit=portal.targets.gigabit_programs,
             site_programs=portal.targets.site_programs,
         )
