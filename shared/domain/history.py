@@ -29,6 +29,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from shared.domain.calendar import Period, due_instant
+from shared.domain.daily_counts import DailyCounts
 from shared.domain.judgement import JudgementDay
 from shared.domain.plan import Status, standing_for
 from shared.domain.progress import (
@@ -237,7 +238,7 @@ class ProvinceHistory:
     states: tuple[CityState, ...]
     span: Span
     now: datetime
-    sites_by_day: dict[date, int]
+    counts: DailyCounts
     firsts: tuple[Period | None, ...]
 
     @classmethod
@@ -246,7 +247,9 @@ class ProvinceHistory:
     ) -> ProvinceHistory:
         known = tuple(states.get(c, CityState(c)) for c in targets.cities)
         live = province_judgement(targets, program, known, now)
-        merged = province_sites_by_day(known) if isinstance(program, SiteProgram) else {}
+        merged = DailyCounts(
+            province_sites_by_day(known) if isinstance(program, SiteProgram) else {}
+        )
         firsts = tuple(first_reported(s, program.feeds_on) for s in known)
         span = Span(Period.of(program.start), live, program.deadline)
         return cls(targets, program, known, span, now, merged, firsts)
@@ -265,7 +268,7 @@ class ProvinceHistory:
         has_data = [_has_data(first, month, self.span) for first in self.firsts]
         if isinstance(self.program, SiteProgram):
             progress = province_site_progress_on(
-                self.targets, self.program, self.sites_by_day, judged=judged, has_data=any(has_data)
+                self.targets, self.program, self.counts, judged=judged, has_data=any(has_data)
             )
             return ProvinceMonth(month, progress, reports)
         meeting = sum(

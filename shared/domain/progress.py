@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from shared.domain.calendar import Period, end_of_day, local_date
+from shared.domain.daily_counts import DailyCounts
 from shared.domain.judgement import (
     JudgementDay,
     floor_day,
@@ -98,10 +99,10 @@ def _site_progress(
     target_new: int,
     required_new: int,
     baseline_verified: bool,
-    sites_by_day: dict[date, int],
+    counts: DailyCounts,
 ) -> SiteProgress:
     day = judged.day
-    new_sites = sum(n for d, n in sites_by_day.items() if program.start <= d <= day)
+    new_sites = counts.between(program.start, day)
     planned_new = target_new * plan_fraction(
         program.start, program.deadline, end_of_day(day), program.milestones
     )
@@ -111,7 +112,7 @@ def _site_progress(
     if has_data:
         ratio = attainment(new_sites, planned_new)
         projection = project_completion(
-            sites_by_day=sites_by_day,
+            counts=counts,
             start=program.start,
             deadline=program.deadline,
             required_new=required_new,
@@ -192,7 +193,7 @@ def city_site_progress_on(
         target_new=target_new,
         required_new=target_new,
         baseline_verified=targets.baselines_verified and program.quotas_verified,
-        sites_by_day=state.sites_by_day,
+        counts=state.site_counts,
     )
 
 
@@ -205,7 +206,7 @@ def province_site_progress(
     return province_site_progress_on(
         targets,
         program,
-        province_sites_by_day(known),
+        DailyCounts(province_sites_by_day(known)),
         judged=province_judgement(targets, program, known, now),
         has_data=any(_has_data(s, program.feeds_on) for s in known),
     )
@@ -214,12 +215,12 @@ def province_site_progress(
 def province_site_progress_on(
     targets: Targets,
     program: SiteProgram,
-    sites_by_day: dict[date, int],
+    counts: DailyCounts,
     *,
     judged: JudgementDay,
     has_data: bool,
 ) -> SiteProgress:
-    """The province judged on a given day, from its cities' summed ``sites_by_day``."""
+    """The province judged on a given day, from its cities' summed sites (``counts``)."""
     cities = list(targets.cities.values())
     return _site_progress(
         program,
@@ -230,7 +231,7 @@ def province_site_progress_on(
         target_new=program.province_target(cities),
         required_new=program.province_required_new(cities),
         baseline_verified=targets.baselines_verified and program.quotas_verified,
-        sites_by_day=sites_by_day,
+        counts=counts,
     )
 
 
