@@ -4,15 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint test-unit test-integration test-e2e test-ops bench soak backfill format clean
+.PHONY: install lock run demo test lint test-unit test-integration test-e2e test-ops bench soak backfill format clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exactly the versions (and files: hashes) of the lock, then Pacer itself, editable.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# After changing the dependencies in pyproject.toml: resolve requirements-dev.lock and
+# requirements.lock again (this needs the package index), install them, commit both.
+lock: install
+	$(BIN)/python tools/dependency_lock.py write
+	$(MAKE) install
 
 run: install
 	$(BIN)/pacer up
@@ -23,10 +31,11 @@ demo: install
 test: lint test-unit test-integration test-ops test-e2e
 
 lint: install
-	$(BIN)/ruff check shared services tests deploy bench
-	$(BIN)/ruff format --check shared services tests deploy bench
+	$(BIN)/python tools/dependency_lock.py check
+	$(BIN)/ruff check shared services tests deploy bench tools
+	$(BIN)/ruff format --check shared services tests deploy bench tools
 	$(BIN)/mypy
-	$(BIN)/mypy --strict deploy/grafana/build_dashboards.py
+	$(BIN)/mypy --strict deploy/grafana/build_dashboards.py tools/dependency_lock.py
 	$(BIN)/python deploy/grafana/build_dashboards.py --check
 
 test-unit: install
@@ -66,8 +75,8 @@ backfill: install
 	$(COMPOSE) restart prometheus
 
 format: install
-	$(BIN)/ruff format shared services tests deploy bench
-	$(BIN)/ruff check --fix shared services tests deploy bench
+	$(BIN)/ruff format shared services tests deploy bench tools
+	$(BIN)/ruff check --fix shared services tests deploy bench tools
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache bench/results/*.json
