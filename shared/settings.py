@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,12 +85,28 @@ class Settings(BaseSettings):
     """Comma-separated addresses and CIDRs of the reverse proxies in front of the ingest: only a
     request from one of them has its client address taken from ``X-Forwarded-For`` (for the
     per-address rate limit). Empty: the header is ignored, whoever sends it."""
+    log_level: str = "INFO"
+    """DEBUG adds a line per stream message (FastStream's) and per evaluation; INFO is a line per
+    report in each service, alert notifications and problems; WARNING problems only."""
+    log_format: Literal["text", "json"] = "text"
+    """json: one JSON object per line (time, level, logger, service, message, report, ...)."""
+    report_due_soon_days: int = Field(0, ge=0, le=27)
+    """ReportDueSoon (severity info) from this many days before the due day while a city's
+    report of the month is missing; 0: no such notices."""
 
     @field_validator("clock")
     @classmethod
     def _clock_parses(cls, value: str) -> str:
         parse_clock(value)
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_known(cls, value: str) -> str:
+        level = value.strip().upper()
+        if not isinstance(logging.getLevelNamesMapping().get(level), int) or level == "NOTSET":
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
 
     @field_validator("webhook_allowed_hosts")
     @classmethod
