@@ -19,14 +19,14 @@ from datetime import timedelta
 import httpx
 from faststream import AckPolicy
 from faststream.redis.annotations import RedisStreamMessage
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import Counter
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from services.alerting.alertmanager import AlertmanagerClient
 from services.alerting.delivery import DeliveryWorker, fan_out
-from services.alerting.evaluator import Evaluator
-from shared import names
+from services.alerting.evaluator import Evaluation, Evaluator
+from shared import logs, names, runtime_metrics
 from shared.consumers import restart_stopped_subscribers, subscribe_with_reclaimer
 from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
@@ -59,10 +59,12 @@ async def _every(seconds: float, action: Callable[[], Awaitable[object]], what: 
 def build_app(settings: Settings) -> Starlette:
     targets = load_targets(settings.targets_file)
     clock = settings.make_clock()
-    registry = CollectorRegistry()
+    registry = runtime_metrics.service_registry()
     redis: Redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
     http = httpx.AsyncClient(timeout=settings.delivery_timeout_s, headers={"User-Agent": "pacer"})
-    broker = stream_broker(settings.redis_url, registry=registry, logger=log)
+    broker = stream_broker(
+        settings.redis_url, registry=registry, logger=logs.stream_logger("alerting")
+    )
     evaluator = Evaluator(
         redis=redis,
         targets=targets,
@@ -88,15 +90,23 @@ def build_app(settings: Settings) -> Starlette:
     )
     worker = DeliveryWorker(redis, http, settings, registry=registry)
 
-    async def evaluate() -> None:
+    async def evaluate() -> Evaluation:
         result = await evaluator.evaluate()
         for notification in result.notifications:
             notifications.labels(str(notification.event)).inc()
         if alertmanager is not None:
             await alertmanager.push(result.active, result.notifications)
+        return result
 
     async def on_progress(message: RedisStreamMessage) -> None:
-        await evaluate()
+        _, fields = _fields(message)
+        with logs.report_context(fields.get("city", "?"), fields.get("report_id", "?")):
+            result = await evaluate()
+            log.info(
+                "evaluated after the report: %d alerts active, %d notifications",
+                len(result.active),
+                len(result.notifications),
+            )
 
     async def on_notification(message: RedisStreamMessage) -> None:
         entry_id, fields = _fields(message)

@@ -31,6 +31,7 @@ def stream_broker(
         url,
         middlewares=[RedisPrometheusMiddleware(registry=registry)],
         logger=logger,
+        log_level=logging.DEBUG,  # its "Received" and "Processed" lines: two per stream entry
         **pool_options,
         **options,
     )
