@@ -32,8 +32,6 @@ OTHER_VARIABLES = frozenset(
     }
 )
 """``PACER_*`` names read by something other than ``Settings``, which may be in the same shell."""
-NOT_ECHOED = frozenset({"redis_url", "alertmanager_url", "public_url"})
-"""Values that may hold a password: an error names the variable but does not print it."""
 
 
 class ConfigurationError(ValueError):
@@ -108,7 +106,7 @@ def _explain(
         field = str(error["loc"][0]) if error["loc"] else ""
         name, value, where = _as_typed(field, environ, from_file, env_file)
         message = error["msg"].removeprefix("Value error, ")
-        shown = "" if value is None or field in NOT_ECHOED else f"={value!r}"
+        shown = "" if value is None else f"={value!r}"
         lines.append(f"{name}{shown}{where}: {message}")
     return lines
 

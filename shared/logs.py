@@ -25,7 +25,7 @@ from typing import Any
 REPORT: ContextVar[str | None] = ContextVar("pacer_report", default=None)
 """``<city>/<report_id>`` of the report being handled in this task, if any."""
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(service)s %(name)s: %(message)s"
 EXTRA_FIELDS = ("report", "channel", "message_id", "delivery", "subscription")
 """Record attributes a JSON line carries when set (``channel``, ``message_id``: FastStream's)."""
 QUIET_LIBRARIES = ("httpx", "httpcore", "uvicorn.access")

@@ -212,7 +212,11 @@ def run_up(var_dir: str, settings: Settings) -> int:
             services = [_service(name, env) for name in SERVICES]
             for service in services:
                 service.start()
-            print("\n".join([*_banner(settings, redis_line, services), *tokens_lines]), flush=True)
+            banner = "\n".join([*_banner(settings, redis_line, services), *tokens_lines])
+            if settings.log_format == "json":  # every line of the output is then a JSON object
+                log.info("%s", banner)
+            else:
+                print(banner, flush=True)
             _supervise([*services, *redis_children], stop)
             log.info("stopping on %s", signal.Signals(stop.received or signal.SIGTERM).name)
         except EmbeddedRedisError as exc:

@@ -19,6 +19,7 @@ from services.ingest import (
 )
 from services.ingest.context import IngestContext
 from services.ingest.deadlines import RequestDeadlines
+from services.ingest.docs import install_docs
 from services.ingest.errors import ErrorsBody, error_responses, install_error_handlers
 from services.ingest.gateway import Gateway
 from services.ingest.limits import BodyLimit
@@ -58,6 +59,9 @@ def create_app(
         # the path without it built its Location from the request's Host header, before
         # authentication (an open redirect for whoever controls Host in front of Pacer).
         redirect_slashes=False,
+        # /docs is install_docs's, its files from a package instead of public CDNs; no /redoc.
+        docs_url=None,
+        redoc_url=None,
         # Pacer's request metrics are its own (observability.py, Prometheus). FastAPI's native
         # OpenTelemetry, unconfigured here, still asked three global providers on every request
         # whether it was (~3 % of the app's CPU per report; bench/NOTES-ingest-latency.md).
@@ -93,6 +97,7 @@ def create_app(
             else None
         ),
     )
+    install_docs(app)
     _publish_report_schemas(app)
     return app
 

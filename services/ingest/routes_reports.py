@@ -137,11 +137,11 @@ async def _submit(
         )
     status_code, status = (202, "accepted") if outcome.result == "accepted" else (200, "duplicate")
     log.info(
-        "%s %s report (%d sites) from %s",
+        "%s %s report from %s (sites: %d)",
         status,
         kind,
-        len(site_ids),
         who.name,
+        len(site_ids),
         extra={"report": report_label(city, report_id)},
     )
     return _answer(
