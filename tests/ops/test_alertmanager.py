@@ -2,9 +2,9 @@
 Alertmanager running it routes, groups per city, mutes ReportOverdue during a pipeline outage and
 mails the numbers.
 
-The live tests load the shipped file and change only what a test machine must: webhook URLs and
-the mail relay point at loopback sinks, the template glob is made absolute, and the group timers
-shrink to a second. Routes, grouping, inhibitions and receivers stay as shipped.
+The live tests load the shipped file and change only what a test machine must: webhook URLs, the
+mail relay and the WeCom API point at loopback sinks, the template glob is made absolute, and the
+group timers shrink to a second. Routes, grouping, inhibitions and receivers stay as shipped.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -269,11 +271,81 @@ def _receiver(config: dict[str, Any], name: str) -> dict[str, Any]:
     return found
 
 
-def config_for_test(webhook_url: str, smtp_address: str) -> dict[str, Any]:
+class WeComSink:
+    """WeCom's API as Alertmanager's wechat notifier uses it, on loopback: ``gettoken`` hands out
+    an access token for the corp id and secret, ``message/send`` keeps each message."""
+
+    TOKEN = "test-access-token"
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.token_requests: list[dict[str, list[str]]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                if url.path != "/cgi-bin/gettoken":
+                    self._answer(404, {"errcode": 404})
+                    return
+                with sink._lock:
+                    sink.token_requests.append(parse_qs(url.query))
+                self._answer(200, {"errcode": 0, "access_token": sink.TOKEN, "expires_in": 7200})
+
+            def do_POST(self) -> None:
+                url = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if url.path != "/cgi-bin/message/send" or parse_qs(url.query).get(
+                    "access_token"
+                ) != [sink.TOKEN]:
+                    self._answer(200, {"errcode": 40014, "errmsg": "invalid access_token"})
+                    return
+                with sink._lock:
+                    sink.messages.append(json.loads(body))
+                self._answer(200, {"errcode": 0, "errmsg": "ok"})
+
+            def _answer(self, status: int, content: dict[str, Any]) -> None:
+                data = json.dumps(content).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def api_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/cgi-bin/"
+
+    def received(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.messages)
+
+    def __enter__(self) -> WeComSink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def config_for_test(
+    webhook_url: str, smtp_address: str, wechat_api_url: str = "http://127.0.0.1:9/cgi-bin/"
+) -> dict[str, Any]:
     """The shipped file with loopback endpoints, an absolute template glob and 1 s group timers."""
     config: dict[str, Any] = copy.deepcopy(yaml.safe_load(CONFIG.read_text()))
     config["templates"] = [str(CONFIG.parent / pattern) for pattern in config["templates"]]
     config["global"] |= {"smtp_smarthost": smtp_address, "smtp_require_tls": False}
+    config["global"]["wechat_api_url"] = wechat_api_url
     for receiver in config["receivers"]:
         for webhook in receiver.get("webhook_configs", []):
             webhook["url"] = webhook_url
@@ -300,10 +372,16 @@ def mail() -> Iterator[MailSink]:
 
 
 @pytest.fixture
+def wecom() -> Iterator[WeComSink]:
+    with WeComSink() as sink:
+        yield sink
+
+
+@pytest.fixture
 def alertmanager(
-    tmp_path: Path, webhook: WebhookReceiver, mail: MailSink
+    tmp_path: Path, webhook: WebhookReceiver, mail: MailSink, wecom: WeComSink
 ) -> Iterator[Alertmanager]:
-    config = config_for_test(webhook.url, mail.address)
+    config = config_for_test(webhook.url, mail.address, wecom.api_url)
     started = Alertmanager(tmp_path / "alertmanager", config).start()
     yield started
     started.stop()
@@ -475,6 +553,58 @@ def test_critical_alerts_are_mailed_with_the_numbers_and_again_when_resolved(
     assert "shortfall 1,972.5" in _part(firing, "text/html")
     assert resolution["Subject"] == "[RESOLVED] Pacer jinan 5g-2025"
     assert "Resolved (1)" in _part(resolution, "text/plain")
+
+
+def test_critical_alerts_reach_the_ops_wecom_application_with_the_numbers(
+    alertmanager: Alertmanager, wecom: WeComSink
+) -> None:
+    alert = target_missed("jinan")
+    post(alertmanager, alert, indicator_below("qingdao"))  # a warning: not for ops-critical
+    wait_until(lambda: wecom.received(), timeout=15)
+    post(alertmanager, resolved(alert))
+    wait_until(lambda: len(wecom.received()) >= 2, timeout=15)
+
+    shipped = _receiver(yaml.safe_load(CONFIG.read_text()), "ops-critical")["wechat_configs"][0]
+    firing, resolution = wecom.received()[:2]
+    assert wecom.token_requests[0]["corpid"] == [
+        yaml.safe_load(CONFIG.read_text())["global"]["wechat_api_corp_id"]
+    ]
+    assert wecom.token_requests[0]["corpsecret"] == [shipped["api_secret"]]
+    assert (firing["agentid"], firing["toparty"], firing["msgtype"]) == ("1000002", "2", "text")
+    text = firing["text"]["content"]
+    assert text.startswith("[FIRING:1] Pacer jinan 5g-2025\n")
+    assert "【CRITICAL】Jinan missed 5g-2025: 5,145 sites short of the target" in text
+    assert "shortfall 1,972.5" in text and "projected completion 2027-03-02" in text
+    assert "qingdao" not in text
+    assert len(text.encode()) <= 2048
+    assert resolution["text"]["content"].startswith("[RESOLVED] Pacer jinan 5g-2025")
+
+
+def test_the_wecom_message_writes_out_five_alerts_and_counts_the_rest(tmp_path: Path) -> None:
+    firing = [
+        indicator_below("jinan", f"indicator_{n}")
+        | {"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}
+        for n in range(7)
+    ]
+    data = {
+        "receiver": "ops-critical",
+        "status": "firing",
+        "alerts": firing,
+        "groupLabels": {"city": "jinan", "program": "gigabit-2024"},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example.org",
+    }
+    data_file = tmp_path / "data.json"
+    data_file.write_text(json.dumps(data))
+    result = amtool(
+        "template", "render", f"--template.glob={TEMPLATE}", f"--template.data={data_file}",
+        '--template.text={{ template "pacer.wechat.message" . }}',
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("【WARNING】") == 5
+    assert "and 7 firing in all" in result.stdout
+    assert len(result.stdout.encode()) <= 2048
 
 
 def _part(message: EmailMessage, content_type: str) -> str:
