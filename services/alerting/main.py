@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -28,6 +29,7 @@ from services.alerting.delivery import DeliveryWorker, fan_out
 from services.alerting.evaluator import Evaluation, Evaluator
 from shared import logs, names, runtime_metrics
 from shared.consumers import restart_stopped_subscribers, subscribe_with_reclaimer
+from shared.domain.alerts import evaluate_alerts
 from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
@@ -71,6 +73,7 @@ def build_app(settings: Settings) -> Starlette:
         clock=clock,
         repeat_interval=timedelta(seconds=settings.repeat_interval),
         resolve_hold=timedelta(seconds=settings.resolve_hold),
+        rules=functools.partial(evaluate_alerts, due_soon_days=settings.report_due_soon_days),
     )
     alertmanager = (
         AlertmanagerClient(

@@ -145,6 +145,8 @@ ROUTES = [
     ),
     ("alertname=ReportOverdue severity=warning kind=5g-sites", "fiveg-team"),
     ("alertname=ReportOverdue severity=critical kind=gigabit", "ops-critical,gigabit-team"),
+    ("alertname=ReportDueSoon severity=info kind=gigabit", "gigabit-team"),
+    ("alertname=ReportDueSoon severity=info kind=5g-sites", "fiveg-team"),
     (
         "alertname=PacerServiceDown severity=critical component=pipeline service=ingest",
         "pipeline-oncall",
