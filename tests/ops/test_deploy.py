@@ -308,6 +308,16 @@ def test_dockerfile_copies_the_packages_and_dockerignore_keeps_them() -> None:
     assert {".git", ".venv", "var"} <= ignored
 
 
+def test_dockerfile_installs_the_locked_versions_and_records_the_revision() -> None:
+    instructions = _instructions()
+    runs = " ".join(args for op, args in instructions if op == "RUN")
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in runs
+    assert "pip install --no-deps ." in runs  # Pacer itself: nothing unlocked comes with it
+    assert ("ARG", "PACER_REVISION=unknown") in instructions
+    assert 'echo "$PACER_REVISION" > shared/REVISION' in runs
+    assert "pacer --version" in runs
+
+
 # --- deploy/k8s -----------------------------------------------------------------------------
 
 
