@@ -12,9 +12,7 @@ the start is as quiet as a start gets.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,11 +25,9 @@ import pytest
 from services.cli.main import SERVICES
 from shared.build_info import build_info
 from tests.support.metrics import parse_samples, promtool_check_metrics, value
-from tests.support.pacer_up import PacerUp
+from tests.support.pacer_up import PacerUp, launch
 from tests.support.processes import (
     REPO_ROOT,
-    SERVICE_PORT_VARS,
-    free_port,
     require_binary,
     wait_until,
 )
@@ -64,23 +60,15 @@ def _parsed(line: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     workdir = tmp_path_factory.mktemp("operations")
-    ports = {name: free_port() for name in SERVICE_PORT_VARS}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PACER_")}
-    env |= {SERVICE_PORT_VARS[name]: str(port) for name, port in ports.items()}
-    env |= {
-        "PYTHONPATH": str(REPO_ROOT),
-        "PACER_LOG_FORMAT": "json",
-        "PACER_LOG_LEVEL": "INFO",
-        "PACER_CLOCK": QUIET_CLOCK,
-        "PACER_EVAL_INTERVAL": "1",
-    }
-    log_path = workdir / "pacer-up.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--var-dir", "var"],
-            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    up = PacerUp(process, workdir / "var", ports, log_path)
+    (workdir / "cwd").mkdir()
+    up = launch(
+        workdir / "cwd",
+        workdir / "pacer-up.log",
+        PACER_LOG_FORMAT="json",
+        PACER_LOG_LEVEL="INFO",
+        PACER_CLOCK=QUIET_CLOCK,
+        PACER_EVAL_INTERVAL="1",
+    )
     try:
         up.wait_all_ready()
         time.sleep(2.5)  # two more evaluations: a quiet system stays quiet

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -210,11 +210,45 @@ def test_the_mail_templates_show_the_numbers_and_where_the_alert_applies(
 # --- a real Alertmanager running the shipped file -------------------------------------------------
 
 
-class MailSink:
+Kept = TypeVar("Kept")
+
+
+class LoopbackSink(Generic[Kept]):
+    """A threaded server on a free loopback port keeping what it receives (``_keep``)."""
+
+    def __init__(self, server: socketserver.ThreadingTCPServer | ThreadingHTTPServer) -> None:
+        self._kept: list[Kept] = []
+        self._server = server
+        self._server.daemon_threads = True
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def host_port(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def received(self) -> list[Kept]:
+        with self._lock:
+            return list(self._kept)
+
+    def _keep(self, item: Kept) -> None:
+        with self._lock:
+            self._kept.append(item)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class MailSink(LoopbackSink[EmailMessage]):
     """A plain SMTP server on loopback that keeps every message (no TLS, no AUTH)."""
 
     def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
         sink = self
 
         class Session(socketserver.StreamRequestHandler):
@@ -226,7 +260,7 @@ class MailSink:
                         self.wfile.write(b"250 pacer-test-mail-sink\r\n")
                     elif verb == b"DATA":
                         self.wfile.write(b"354 go ahead\r\n")
-                        sink._keep(self._read_data())
+                        sink._keep(_parsed_mail(self._read_data()))
                         self.wfile.write(b"250 kept\r\n")
                     elif verb == b"QUIT":
                         self.wfile.write(b"221 bye\r\n")
@@ -240,32 +274,17 @@ class MailSink:
                     lines.append(line[1:] if line.startswith(b"..") else line)
                 return b"".join(lines)
 
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Session)
-        self._server.daemon_threads = True
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Session))
 
     @property
     def address(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
+        return self.host_port
 
-    def received(self) -> list[EmailMessage]:
-        with self._lock:
-            return list(self.messages)
 
-    def _keep(self, data: bytes) -> None:
-        message = email.message_from_bytes(data, _class=EmailMessage, policy=email.policy.default)
-        with self._lock:
-            self.messages.append(message)
-
-    def __enter__(self) -> MailSink:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+def _parsed_mail(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, _class=EmailMessage, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def _receiver(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -273,14 +292,13 @@ def _receiver(config: dict[str, Any], name: str) -> dict[str, Any]:
     return found
 
 
-class WeComSink:
+class WeComSink(LoopbackSink[dict[str, Any]]):
     """WeCom's API as Alertmanager's wechat notifier uses it, on loopback: ``gettoken`` hands out
     an access token for the corp id and secret, ``message/send`` keeps each message."""
 
     TOKEN = "test-access-token"
 
     def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
         self.token_requests: list[dict[str, list[str]]] = []
         sink = self
 
@@ -290,8 +308,7 @@ class WeComSink:
                 if url.path != "/cgi-bin/gettoken":
                     self._answer(404, {"errcode": 404})
                     return
-                with sink._lock:
-                    sink.token_requests.append(parse_qs(url.query))
+                sink.token_requests.append(parse_qs(url.query))
                 self._answer(200, {"errcode": 0, "access_token": sink.TOKEN, "expires_in": 7200})
 
             def do_POST(self) -> None:
@@ -302,8 +319,7 @@ class WeComSink:
                 ) != [sink.TOKEN]:
                     self._answer(200, {"errcode": 40014, "errmsg": "invalid access_token"})
                     return
-                with sink._lock:
-                    sink.messages.append(json.loads(body))
+                sink._keep(json.loads(body))
                 self._answer(200, {"errcode": 0, "errmsg": "ok"})
 
             def _answer(self, status: int, content: dict[str, Any]) -> None:
@@ -317,27 +333,11 @@ class WeComSink:
             def log_message(self, *_: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
 
     @property
     def api_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/cgi-bin/"
-
-    def received(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.messages)
-
-    def __enter__(self) -> WeComSink:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"http://{self.host_port}/cgi-bin/"
 
 
 def config_for_test(
