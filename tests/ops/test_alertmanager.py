@@ -172,6 +172,34 @@ def test_amtool_routes_labels_to_the_receivers_of_their_severity_and_program(
     assert result.stdout.strip() == receivers
 
 
+def render(
+    tmp_path: Path,
+    template: str,
+    alerts: list[dict[str, Any]],
+    group_labels: dict[str, str],
+    common_labels: dict[str, str] | None = None,
+    kind: str = "text",
+) -> str:
+    """``template`` rendered by amtool with our templates, for one group notification."""
+    data = {
+        "receiver": "ops-critical",
+        "status": "firing",
+        "alerts": alerts,
+        "groupLabels": group_labels,
+        "commonLabels": common_labels or {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example.org",
+    }
+    data_file = tmp_path / "data.json"
+    data_file.write_text(json.dumps(data))
+    result = amtool(
+        "template", "render", f"--template.glob={TEMPLATE}", f"--template.data={data_file}",
+        f"--template.text={template}", f"--template.type={kind}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 @pytest.mark.parametrize("kind", ["subject", "text", "html"])
 def test_the_mail_templates_show_the_numbers_and_where_the_alert_applies(
     kind: str, tmp_path: Path
@@ -180,23 +208,14 @@ def test_the_mail_templates_show_the_numbers_and_where_the_alert_applies(
     text = {"subject": mail["headers"]["Subject"], "text": mail["text"], "html": mail["html"]}[kind]
     firing = target_missed("jinan") | {"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}
     gigabit = indicator_below("jinan") | {"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}
-    data = {
-        "receiver": "ops-critical",
-        "status": "firing",
-        "alerts": [firing, gigabit],
-        "groupLabels": {"city": "jinan", "program": "5g-2025"},
-        "commonLabels": {"city": "jinan"},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager.example.org",
-    }
-    data_file = tmp_path / "data.json"
-    data_file.write_text(json.dumps(data))
-    result = amtool(
-        "template", "render", f"--template.glob={TEMPLATE}", f"--template.data={data_file}",
-        f"--template.text={text}", "--template.type=" + ("html" if kind == "html" else "text"),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    rendered = result.stdout
+    rendered = render(
+        tmp_path,
+        text,
+        [firing, gigabit],
+        {"city": "jinan", "program": "5g-2025"},
+        {"city": "jinan"},
+        "html" if kind == "html" else "text",
+    )
     if kind == "subject":
         assert rendered.strip() == "[FIRING:2] Pacer jinan 5g-2025"
         return
@@ -588,25 +607,11 @@ def test_the_wecom_message_writes_out_five_alerts_and_counts_the_rest(tmp_path: 
         | {"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}
         for n in range(7)
     ]
-    data = {
-        "receiver": "ops-critical",
-        "status": "firing",
-        "alerts": firing,
-        "groupLabels": {"city": "jinan", "program": "gigabit-2024"},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager.example.org",
-    }
-    data_file = tmp_path / "data.json"
-    data_file.write_text(json.dumps(data))
-    result = amtool(
-        "template", "render", f"--template.glob={TEMPLATE}", f"--template.data={data_file}",
-        '--template.text={{ template "pacer.wechat.message" . }}',
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("【WARNING】") == 5
-    assert "and 7 firing in all" in result.stdout
-    assert len(result.stdout.encode()) <= 2048
+    message = '{{ template "pacer.wechat.message" . }}'
+    rendered = render(tmp_path, message, firing, {"city": "jinan", "program": "gigabit-2024"})
+    assert rendered.count("【WARNING】") == 5
+    assert "and 7 firing in all" in rendered
+    assert len(rendered.encode()) <= 2048
 
 
 def _part(message: EmailMessage, content_type: str) -> str:
