@@ -29,6 +29,7 @@ OTHER_VARIABLES = frozenset(
         "PACER_IMAGE_TAG",  # docker-compose.yml: the image to run
         "PACER_BENCH_RESULTS_DIR",  # bench: where results are written
         "PACER_PORTAL_PORT",  # contract section 2: the portal's port
+        "PACER_REVISION",  # the image build's argument (Dockerfile): the source revision
     }
 )
 """``PACER_*`` names read by something other than ``Settings``, which may be in the same shell."""
