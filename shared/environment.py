@@ -23,12 +23,11 @@ PREFIX = "PACER_"
 ENV_FILE = Path(".env")
 OTHER_VARIABLES = frozenset(
     {
-        "PACER_API_URL",  # the CLI tools (pacer submit, status, demo): where the ingest is
         "PACER_TOKEN",  # the CLI tools: the caller's API token
         "PACER_PUBLISH_ADDR",  # docker-compose.yml: the host address ports are published on
         "PACER_IMAGE_TAG",  # docker-compose.yml: the image to run
         "PACER_BENCH_RESULTS_DIR",  # bench: where results are written
-        "PACER_PORTAL_PORT",  # contract section 2: the portal's port
+        "PACER_SCREENSHOTS_DIR",  # the portal's browser tests: where screenshots go
         "PACER_REVISION",  # the image build's argument (Dockerfile): the source revision
     }
 )

@@ -7,6 +7,7 @@ from services.portal.app import create_app
 from services.portal.security import CsrfTokens
 from services.portal.sessions import SessionStore
 from services.portal.web import Portal
+from shared.runtime_metrics import service_registry
 from shared.serving import serve_http
 from shared.settings import Settings
 from shared.targets import load_targets
@@ -28,7 +29,7 @@ def main(settings: Settings) -> None:
     # Behind a proxy listed in PACER_TRUSTED_PROXIES the sign-in throttle counts per client
     # address from X-Forwarded-For, not per proxy.
     serve_http(
-        create_app(build_portal(settings)),
+        create_app(build_portal(settings), registry=service_registry()),
         settings.bind,
         settings.portal_port,
         trusted_proxies=settings.trusted_proxy_list,
