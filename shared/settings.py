@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     request from one of them has its client address taken from ``X-Forwarded-For`` (for the
     per-address rate limit). Empty: the header is ignored, whoever sends it."""
     log_level: str = "INFO"
-    """DEBUG adds a line per stream message (FastStream's) and per evaluation; INFO is a line per
-    report in each service, alert notifications and problems; WARNING problems only."""
+    """DEBUG adds FastStream's lines (two per stream entry) and the HTTP clients' requests; INFO
+    is a line per report in each service, alert notifications and problems; WARNING problems."""
     log_format: Literal["text", "json"] = "text"
     """json: one JSON object per line (time, level, logger, service, message, report, ...)."""
     report_due_soon_days: int = Field(0, ge=0, le=27)
