@@ -1,10 +1,10 @@
 """What the 16 cities report each month in ``pacer demo``: pure and seeded, no I/O.
 
 Every city reports each month's new 5G sites (2024-01 to 2025-12) and, while gigabit-2024 is open
-(through 2024-12), its gigabit indicators, early the next month (the 3rd to the 9th, before the
-due day). How many sites each builds follows ``services.cli.demo_pace``: the cities without a part
-stay ahead of both site plans at every month's end, pass every gigabit threshold and so raise no
-alert. Four cities play a part, chosen by the seed:
+(through 2024-12), its gigabit indicators, early the next month (the 1st to the 3rd, well before
+the due day). How many sites each builds follows ``services.cli.demo_pace``: the cities without a
+part stay ahead of both site plans at every month's end, pass every gigabit threshold and so
+raise no alert. Four cities play a part, chosen by the seed:
 
 - ``lagging`` slows down after a good first quarter: FiveGBehindPlan (warning, then critical) and
   FiveGProjectedMiss, then FiveGTargetMissed when its December 2025 report brings the final
@@ -39,6 +39,10 @@ SKIPPABLE = (Period(2024, 7), Period(2024, 11))
 """The months the skipping city may miss (first, last): both kinds are required then, and its
 margin covers the plan's step in each (``demo_pace.SKIPPING_MARGIN``)."""
 OPENING_DAY = date(2024, 1, 1)
+REPORT_DAYS = (1, 3)
+"""A city reports a month on one of these days of the next month, a week or more before the
+due day: at the demo's speed (a month in 2.5 s) the driver has 0.6 s to catch up if the 32
+reports of a month take it longer than the 0.25 s they are spread over."""
 BATCH_DAYS = 4
 """A city's operators bring the month's new sites into service on this many days of it (after
 acceptance tests, in batches): a city's history holds about 100 days, not 730, which keeps each
@@ -276,7 +280,7 @@ def _city_submissions(
         sites = sim.month_sites(period, month)
         late = period == skipped
         following = period.next()
-        day = sim.rng.randint(24, 27) if late else sim.rng.randint(3, 9)
+        day = sim.rng.randint(24, 27) if late else sim.rng.randint(*REPORT_DAYS)
         at = _instant(date(following.year, following.month, day), sim.rng)
         head: dict[str, Any] = {"period": str(period), "as_of": period.last_day.isoformat()}
         sites_body = {"report_id": f"{prefix}-5g-{period}", **head, "sites": sites}
