@@ -60,11 +60,10 @@ def replay(seed: int) -> Replay:
     return Replay(targets(), story, story_end(story))
 
 
-def sent(story: Scenario, city: str, kind: str, period: str) -> datetime:
-    """When ``city`` submits its ``kind`` report for ``period``."""
-    return next(
-        s.at for s in story.submissions if (s.city, s.kind, str(s.period)) == (city, kind, period)
-    )
+def sent(story: Scenario, city: str, kind: str, *periods: str) -> list[datetime]:
+    """When ``city`` submits its ``kind`` report for each of ``periods``."""
+    at = {(s.city, s.kind, str(s.period)): s.at for s in story.submissions}
+    return [at[city, kind, period] for period in periods]
 
 
 def episodes(seed: int, city: str, alertname: str, **labels: str) -> list[Episode]:
@@ -209,9 +208,7 @@ def test_the_laggard_warns_after_its_good_quarter_then_goes_critical_then_misses
 ) -> None:
     story = scenario(seed)
     city = story.roles.lagging
-    april, may, december = (
-        sent(story, city, "5g-sites", m) for m in ("2024-04", "2024-05", "2025-12")
-    )
+    april, may, december = sent(story, city, "5g-sites", "2024-04", "2024-05", "2025-12")
     warning = one(episodes(seed, city, "FiveGBehindPlan", program=ROLLOUT, severity="warning"))
     critical = one(episodes(seed, city, "FiveGBehindPlan", program=ROLLOUT, severity="critical"))
     projected = one(episodes(seed, city, "FiveGProjectedMiss", program=ROLLOUT))
@@ -234,9 +231,7 @@ def test_the_recovering_city_warns_from_its_may_report_until_its_october_report(
 ) -> None:
     story = scenario(seed)
     city = story.roles.recovering
-    april, may, october = (
-        sent(story, city, "5g-sites", m) for m in ("2024-04", "2024-05", "2024-10")
-    )
+    april, may, october = sent(story, city, "5g-sites", "2024-04", "2024-05", "2024-10")
     behind = one(episodes(seed, city, "FiveGBehindPlan"))
     assert (behind.label("program"), behind.label("severity")) == (ROLLOUT, "warning")
     assert (behind.fired, behind.resolved) == (may, october)
@@ -256,7 +251,7 @@ def test_the_skipping_city_is_overdue_from_the_due_day_until_it_submits(seed: in
     for kind in ("5g-sites", "gigabit"):
         overdue = one(episodes(seed, city, "ReportOverdue", kind=kind))
         assert overdue.label("severity") == "warning"
-        assert (overdue.fired, overdue.resolved) == (due, sent(story, city, kind, str(month)))
+        assert (overdue.fired, overdue.resolved) == (due, *sent(story, city, kind, str(month)))
         assert overdue.resolved is not None
         assert timedelta(days=13) < overdue.resolved - overdue.fired < timedelta(days=18)
 
@@ -267,7 +262,7 @@ def test_the_failing_city_warns_from_its_first_report_and_is_critical_and_not_me
 ) -> None:
     story = scenario(seed)
     city = story.roles.gigabit_failing
-    january, december = (sent(story, city, "gigabit", m) for m in ("2024-01", "2024-12"))
+    january, december = sent(story, city, "gigabit", "2024-01", "2024-12")
     below = episodes(seed, city, "GigabitIndicatorBelowThreshold", indicator=FAILING_INDICATOR)
     assert {(e.label("severity"), e.fired, e.resolved) for e in below} == {
         ("warning", january, None),
