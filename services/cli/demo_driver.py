@@ -142,6 +142,8 @@ class Driver:
             self.poll()
             owed = {s.period for s in pending if not s.late}
             for period in sorted({s.period for s in burst if not s.late} - owed - announced):
+                if self.pacing is not None:
+                    self.pacing.settle()  # the clock stands: show the month Pacer has applied
                 self._month_line(period)
                 announced.add(period)
         if self.pacing is not None and self.story_ends is not None and not self.outcome.unreachable:
