@@ -1,12 +1,13 @@
 """``pacer demo``: 16 cities reporting 2024-01 to 2025-12 against a real Pacer, in about a minute.
 
 With ``--start`` it runs its own ``pacer up`` (embedded Redis, tokens and log in a temporary or
-given directory) on an accelerated clock, plays the simulation, shows what happened and stops
-the system (``--keep`` leaves it running). Without ``--start`` it drives the Pacer at
-``--server``/``PACER_API_URL`` with ``--token``/``PACER_TOKEN`` (an admin token), following that
-server's clock as ``GET /v1/.../progress`` reports it: start that Pacer with an accelerated
-``PACER_CLOCK`` (``offset:2024-01-01T00:00:00+08:00;speed=1000000``) or it takes two years.
-"""
+given directory) on an accelerated clock it steers (``demo_system.ClockControl``,
+``demo_pacing``), plays the simulation, shows what happened and stops the system (``--keep``
+leaves it running). Without ``--start`` it drives the Pacer at ``--server``/``PACER_API_URL``
+with ``--token``/``PACER_TOKEN`` (an admin token), following that server's clock as
+``GET /v1/.../progress`` reports it: start that Pacer with an accelerated ``PACER_CLOCK``
+(``offset:2024-01-01T00:00:00+08:00;speed=500000``) or it takes two years; that clock runs on by
+itself, and a report that reaches Pacer after its due day fails the run."""
 
 from __future__ import annotations
 

@@ -32,8 +32,6 @@ from shared.clock import write_clock_control
 SIM_START = "2024-01-01T00:00:00+08:00"
 SECONDS_PER_DAY = 86_400
 DAYS_PER_MONTH = 365.2425 / 12
-START_LEAD_S = 6.0
-"""The simulated clock reaches SIM_START this long after ``pacer up`` is launched."""
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 DEFAULT_PORTS = {
@@ -61,13 +59,6 @@ def alert_timing_env(
         "PACER_DELIVERY_BACKOFF_S": "0.2",
         "PACER_DELIVERY_BACKOFF_MAX_S": "5",
     }
-
-
-def accelerated_clock(seconds_per_month: float, starts_in_s: float) -> str:
-    """A clock every process shares that reaches the story's start ``starts_in_s`` from now and
-    nobody steers (a Pacer started by hand or by a test)."""
-    since = time.time() + starts_in_s
-    return f"offset:{SIM_START};since={since:.3f};speed={clock_speed(seconds_per_month):.3f}"
 
 
 @dataclass
