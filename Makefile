@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint test-unit test-integration test-e2e test-ops bench soak format clean
+.PHONY: install run demo test lint test-unit test-integration test-e2e test-ops bench soak backfill format clean
 
 install: $(STAMP)
 
@@ -47,6 +47,23 @@ bench: install
 
 soak: install
 	$(BIN)/python -m tests.soak $(SOAK_ARGS)
+
+# Past months for Grafana (README, "History and export"): Pacer's monthly history as OpenMetrics,
+# made into TSDB blocks by the compose Prometheus's own promtool, as its own user, in its data
+# volume, then a restart so it serves them. Its retention must reach back to 2024-01, or it
+# deletes the blocks: PROMETHEUS_RETENTION (default 90d in docker-compose.yml) is 5y here unless
+# set; keep it in .env so a later `docker compose up` does not shorten it again.
+# Needs PACER_TOKEN (any role) and PACER_API_URL if the API is not on 127.0.0.1:8000.
+BACKFILL_FILE ?= var/backfill.om
+COMPOSE ?= docker compose
+backfill: install
+	mkdir -p $(dir $(BACKFILL_FILE))
+	$(BIN)/pacer backfill --out $(BACKFILL_FILE) $(BACKFILL_ARGS)
+	PROMETHEUS_RETENTION=$${PROMETHEUS_RETENTION:-5y} $(COMPOSE) up -d --no-deps prometheus
+	docker cp $(BACKFILL_FILE) "$$($(COMPOSE) ps -q prometheus):/tmp/pacer-backfill.om"
+	$(COMPOSE) exec -T prometheus promtool tsdb create-blocks-from openmetrics \
+		/tmp/pacer-backfill.om /prometheus
+	$(COMPOSE) restart prometheus
 
 format: install
 	$(BIN)/ruff format shared services tests deploy bench

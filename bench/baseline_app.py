@@ -106,6 +106,7 @@ def main() -> None:
         port=args.port,
         log_level="warning",
         timeout_graceful_shutdown=5,
+        proxy_headers=False,
     )
 
 

@@ -119,13 +119,14 @@ def _post(api: str, upload: Upload, deadline: float) -> int:
     return retries
 
 
-def wait_all_applied(client: redis.Redis, report_ids: list[str], timeout_s: float) -> None:
+def wait_all_applied(client: redis.Redis, reports: list[tuple[str, str]], timeout_s: float) -> None:
+    """``reports``: (city, report_id) pairs."""
     deadline = time.monotonic() + timeout_s
-    pending = list(report_ids)
+    pending = list(reports)
     while pending:
         pipe = client.pipeline(transaction=False)
-        for report_id in pending:
-            pipe.hget(names.report_key(report_id), "status")
+        for city, report_id in pending:
+            pipe.hget(names.report_key(city, report_id), "status")
         statuses = pipe.execute()
         rejected = [r for r, s in zip(pending, statuses, strict=True) if s == b"rejected"]
         if rejected:
@@ -156,7 +157,7 @@ def run_pacer(
     deadline = time.monotonic() + timeout_s
     with ThreadPoolExecutor(IN_FLIGHT) as pool:
         posted = [pool.submit(_post, api, upload, deadline) for upload in work]
-        wait_all_applied(client, [u.report_id for u in work], timeout_s)
+        wait_all_applied(client, [(u.city, u.report_id) for u in work], timeout_s)
         retries = sum(future.result() for future in posted)
     return time.perf_counter() - started, retries
 

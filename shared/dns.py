@@ -20,6 +20,8 @@ async def resolve(host: str, port: int, timeout_s: float = 2.0) -> list[str]:
         raise ResolutionError(f"resolving {host} took over {timeout_s} s") from exc
     except socket.gaierror as exc:
         raise ResolutionError(f"{host} does not resolve: {exc.strerror}") from exc
+    except UnicodeError as exc:  # the IDNA codec: an empty label or one over 63 characters
+        raise ResolutionError(f"{host} is not a name DNS can carry: {exc}") from exc
     addresses: list[str] = []
     for _family, _type, _proto, _name, sockaddr in infos:
         if str(sockaddr[0]) not in addresses:

@@ -16,7 +16,8 @@ PROGRESS_STREAM = f"{PREFIX}:stream:progress"
 DEAD_LETTER_STREAM = f"{PREFIX}:stream:reports:dead"
 """Reports the aggregator could not apply, with the reason."""
 ALERTS_STREAM = f"{PREFIX}:stream:alerts"
-"""One entry per alert notification (firing, resolved, repeat), written by the evaluator."""
+"""Alert notifications, one entry per group and evaluation (written by the evaluator), and new
+subscriptions with the alerts active then (written by ingest); see ``ALERTS_ENTRY_*``."""
 
 # Consumer groups
 AGGREGATOR_GROUP = "aggregator"
@@ -44,8 +45,34 @@ LAST_RECEIVED_KEY = f"{PREFIX}:last-received"
 """Hash "<city>|<kind>" -> epoch seconds of the latest applied report's receipt."""
 
 
-def report_key(report_id: str) -> str:
-    """Hash: one submitted report's id record, status and summary."""
+REPORTS_REJECTED_KEY = f"{PREFIX}:reports-rejected"
+"""Hash "<city>|<kind>|<code>" -> reports answered 202 that the aggregator then rejected, counted
+under the code of their first error (``pacer_reports_rejected_total``)."""
+
+
+def reports_rejected_field(city: str, kind: str, code: str) -> str:
+    return f"{city}|{kind}|{code}"
+
+
+def report_key(city: str, report_id: str) -> str:
+    """Hash: one submitted report's id record, status, summary and (when rejected) errors.
+
+    A report id is scoped to its city (contract §3): the same id from two cities is two records.
+    """
+    return f"{PREFIX}:city:{{{city}}}:report:{report_id}"
+
+
+def city_reports_key(city: str) -> str:
+    """Sorted set report_id -> epoch seconds of its receipt: the city's reports, newest last."""
+    return f"{PREFIX}:city:{{{city}}}:reports"
+
+
+LEGACY_REPORT_PATTERN = f"{PREFIX}:report:*"
+"""Where Pacer before contract v2 kept every report's record, whatever its city; the start-up
+upgrade (``shared.store.report_records``) moves them under ``report_key``."""
+
+
+def legacy_report_key(report_id: str) -> str:
     return f"{PREFIX}:report:{report_id}"
 
 
@@ -95,10 +122,20 @@ def last_received_field(city: str, kind: str) -> str:
 # Alerts
 ACTIVE_ALERTS_KEY = f"{PREFIX}:alerts:active"
 """Hash fingerprint -> JSON of an active alert (``shared.wire_alerts.encode_active``)."""
+ALERTS_STATE_FORMAT_KEY = f"{PREFIX}:alerts:format"
+"""String: the format of ``ACTIVE_ALERTS_KEY`` (``shared.domain.alert_state_upgrade``); absent
+until the evaluator has upgraded v1 records."""
+ALERTS_ENTRY_NOTIFIED = "notified"
+"""Alerts-stream entry type: one group's notifications from one evaluation."""
+ALERTS_ENTRY_SUBSCRIBED = "subscribed"
+"""Alerts-stream entry type: a new subscription, with the active alerts of that instant."""
 
 # Subscriptions and deliveries
 SUBSCRIPTIONS_KEY = f"{PREFIX}:subscriptions"
 """Hash subscription id -> JSON of the subscription (with its secret: never returned by the API)."""
+SUBSCRIPTION_ALERTS_FROM_KEY = f"{PREFIX}:subscriptions:alerts-from"
+"""Hash subscription id -> the alerts-stream entry id of its creation: it receives the alerts
+active then from that entry, and notifications only from later entries."""
 DELIVERIES_DUE_KEY = f"{PREFIX}:deliveries:due"
 """Sorted set delivery id -> unix time of its next attempt."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Sequence
 
 import h11
 import uvicorn
@@ -52,10 +53,16 @@ class _HeadDeadlineProtocol(H11Protocol):
 
 
 def serve_http(
-    app: ASGIApp, host: str, port: int, *, header_timeout_s: float = HEADER_TIMEOUT_S
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    header_timeout_s: float = HEADER_TIMEOUT_S,
+    trusted_proxies: Sequence[str] = (),
 ) -> None:
     """Serve until SIGTERM/SIGINT; in-flight requests get 5 s to finish. A connection must send
-    its request head within ``header_timeout_s``; one idle after an answer is closed after 5 s."""
+    its request head within ``header_timeout_s``; one idle after an answer is closed after 5 s.
+    ``X-Forwarded-For`` and ``-Proto`` count only from ``trusted_proxies`` (addresses, CIDRs)."""
     # Everything built so far (imports, the app and its collaborators) lives as long as the
     # process. Frozen, the collector's full (gen-2) passes no longer walk it: in ingest and the
     # exporter those passes stalled requests for tens of ms and set the p99.
@@ -73,4 +80,9 @@ def serve_http(
         timeout_graceful_shutdown=5,
         timeout_keep_alive=5,
         http=Protocol,
+        # uvicorn's default trusts X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS): any
+        # process on the host could then pick its client address, and with it a fresh
+        # rate-limit bucket per request. Off unless proxies are named.
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) or None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from pathlib import Path
 
@@ -67,6 +68,10 @@ class Settings(BaseSettings):
     """An answer must be ready this long after the body arrived, else 503 (retry)."""
     webhook_allowed_hosts: str = ""
     """Comma-separated host names, addresses and CIDRs webhooks may reach though internal."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses and CIDRs of the reverse proxies in front of the ingest: only a
+    request from one of them has its client address taken from ``X-Forwarded-For`` (for the
+    per-address rate limit). Empty: the header is ignored, whoever sends it."""
 
     @field_validator("clock")
     @classmethod
@@ -80,6 +85,16 @@ class Settings(BaseSettings):
         AllowList.parse(value)
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        parse_trusted_proxies(value)
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        return parse_trusted_proxies(self.trusted_proxies)
+
     @property
     def webhook_allow_list(self) -> AllowList:
         return AllowList.parse(self.webhook_allowed_hosts)
@@ -90,3 +105,18 @@ class Settings(BaseSettings):
     @property
     def external_url(self) -> str:
         return (self.public_url or f"http://{self.bind}:{self.api_port}").rstrip("/")
+
+
+def parse_trusted_proxies(spec: str) -> tuple[str, ...]:
+    """``"10.0.0.5, 10.1.0.0/16"`` -> the networks, normalised; raises ValueError on anything
+    else (a host name or ``*`` would trust whoever can claim it)."""
+    networks: list[str] = []
+    for raw in spec.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an address or a CIDR network") from None
+    return tuple(networks)

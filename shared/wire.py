@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from shared.domain.state import ReportKind
 
@@ -25,17 +27,69 @@ SHANDONG_LON = (114.6, 122.8)
 Operator = Literal["china_mobile", "china_unicom", "china_telecom", "china_broadnet"]
 SiteStatus = Literal["in_service", "decommissioned"]
 
+EARLIEST_DAY = date(2019, 1, 1)
+"""Nothing Pacer tracks is older (Laiwu joined Jinan in 2019; the programmes start in 2024): a
+period or commissioning date before it is a typo (``0001-01``), not history."""
+
 ReportId = Annotated[
     str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 ]
+
+
+def _not_before_2019(period: str) -> str:
+    if period < f"{EARLIEST_DAY:%Y-%m}":
+        raise PydanticCustomError(
+            "too_early",
+            "period {period} is before {earliest}, the earliest Pacer accepts",
+            {"period": period, "earliest": f"{EARLIEST_DAY:%Y-%m}"},
+        )
+    return period
+
+
 # [0-9], not \d: the pattern engine's \d also matches other scripts' digits ("٢٠٢٤-07").
-PeriodText = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2024-06"])]
+PeriodText = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2024-06"]),
+    AfterValidator(_not_before_2019),
+]
 IsoDate = Annotated[date, Field(strict=True, examples=["2024-06-30"])]
 """Only the text form YYYY-MM-DD: a bare number is not a date."""
-NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]+$"
-"""Free text (any script, RTL, emoji) but no NUL, newline or other control character."""
+SinceRecords = Annotated[IsoDate, Field(ge=EARLIEST_DAY)]
+"""A date Pacer can mean: ``EARLIEST_DAY`` or later (checked by pydantic-core, not per site in
+Python: a 10,000-site report pays nothing for it)."""
+
+_UNSAFE_CHARS = r"\x00-\x1f\x7f-\x9f\u200b-\u200d\u2028-\u202e\u2060\u2066-\u2069\ufeff"
+"""C0 and C1 controls (NUL, newline...), zero-width characters (U+200B-200D, U+2060, U+FEFF),
+line and paragraph separators (U+2028-2029), and the bidi embeddings, overrides and isolates
+(U+202A-202E, U+2066-2069) that make text display in another order than it is stored."""
+SAFE_TEXT = f"^[^{_UNSAFE_CHARS}]+$"
+"""The pattern of every free-text field: any script, right-to-left included, and emoji, but no
+character of ``_UNSAFE_CHARS``. A pattern (not a Python validator) so pydantic-core checks it at
+no cost per site, and the published schema says it."""
+_UNSAFE = re.compile(f"[{_UNSAFE_CHARS}]")
+SafeText = Annotated[str, Field(pattern=SAFE_TEXT)]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 """A JSON number: a numeric string such as "36.6" is rejected, not coerced."""
+
+
+def explain(error: ErrorDetails) -> tuple[str, str] | None:
+    """A clearer ``(code, message)`` than pydantic's for an error of Pacer's own constraints
+    (``SAFE_TEXT``'s pattern, ``EARLIEST_DAY``); None for any other error."""
+    context = error.get("ctx") or {}
+    value = error.get("input")
+    if error["type"] == "string_pattern_mismatch" and context.get("pattern") == SAFE_TEXT:
+        found = _UNSAFE.search(value) if isinstance(value, str) else None
+        if found is not None:
+            char = found.group()
+            name = unicodedata.name(char, "") or "a control character"
+            return (
+                "forbidden_character",
+                f"character {found.start() + 1} is U+{ord(char):04X} ({name}): text may not "
+                "hold control, bidi-override, zero-width or line-separator characters",
+            )
+    if error["type"] == "greater_than_equal" and str(context.get("ge")) == str(EARLIEST_DAY):
+        return "too_early", f"{value} is before {EARLIEST_DAY}, the earliest date Pacer accepts"
+    return None
 
 
 def _within(bounds: tuple[float, float], axis: str) -> Any:
@@ -70,13 +124,14 @@ class Site(_Body):
     ]
     operator: Operator
     status: SiteStatus
-    commissioned_on: IsoDate
+    commissioned_on: SinceRecords
     lat: Annotated[Number, _within(SHANDONG_LAT, "latitude"), _documented_bounds(SHANDONG_LAT)]
     lon: Annotated[Number, _within(SHANDONG_LON, "longitude"), _documented_bounds(SHANDONG_LON)]
-    district: (
-        Annotated[str, Field(min_length=1, max_length=64, pattern=NO_CONTROL_CHARS)] | None
-    ) = None
-    band: Annotated[str, Field(min_length=1, max_length=32, pattern=NO_CONTROL_CHARS)] | None = None
+    district: Annotated[SafeText, Field(min_length=1, max_length=64)] | None = None
+    band: Annotated[SafeText, Field(min_length=1, max_length=32)] | None = None
+
+    MOST_STRINGS: ClassVar[int] = 14
+    """JSON strings a valid site holds at most: 8 names and 6 text values."""
 
     def record(self) -> str:
         """The stored form of the site's facts (tab-separated, compared as a whole)."""
@@ -97,6 +152,9 @@ class _Report(_Body):
     report_id: ReportId | None = None
     period: PeriodText
     as_of: IsoDate
+
+    TOP_STRINGS: ClassVar[int] = 7
+    """JSON strings of a valid report outside its sites or indicators: 4 names, 3 text values."""
 
 
 class SitesReport(_Report):
@@ -127,7 +185,24 @@ class SitesReport(_Report):
         }
     )
 
-    sites: Annotated[list[Site], Field(max_length=MAX_SITES_PER_REPORT)]
+    sites: Annotated[list[Site], Field(max_length=MAX_SITES_PER_REPORT, fail_fast=True)]
+    """Validation stops at the first invalid site: a valid report costs what it did, and before,
+    10,000 ``{}`` (a 30 kB body) made pydantic build 60,000 errors (0.4 s, 60 MB). The ingest
+    lists a refused report's other problems itself, a few sites at a time
+    (``services/ingest/site_errors.py``)."""
+
+    @classmethod
+    def most_strings(cls) -> int:
+        """JSON strings (names and text) a valid body of this report holds at most."""
+        return cls.TOP_STRINGS + Site.MOST_STRINGS * MAX_SITES_PER_REPORT
+
+
+def _keys_are_safe_text(schema: dict[str, Any]) -> None:
+    """Every key is ``SafeText`` and every value a number: pydantic would publish the pattern as
+    ``patternProperties``, which lets a key outside the pattern hold anything."""
+    schema.pop("patternProperties", None)
+    schema["propertyNames"] = {"maxLength": 64, "pattern": SAFE_TEXT}
+    schema["additionalProperties"] = {"type": "number"}
 
 
 class GigabitReport(_Report):
@@ -151,7 +226,15 @@ class GigabitReport(_Report):
         }
     )
 
-    indicators: dict[Annotated[str, Field(max_length=64)], Number]
+    indicators: Annotated[
+        dict[Annotated[SafeText, Field(max_length=64)], Number],
+        Field(json_schema_extra=_keys_are_safe_text),
+    ]
+
+    @classmethod
+    def most_strings(cls, indicators: int) -> int:
+        """JSON strings a valid body holds at most when the targets know ``indicators`` keys."""
+        return cls.TOP_STRINGS + indicators
 
 
 Report = SitesReport | GigabitReport
@@ -259,6 +342,26 @@ class ProgressEvent:
 
 ReportStatus = Literal["accepted", "applied", "rejected"]
 
+MAX_LISTED_ERRORS = 100
+"""An error list holds at most this many entries; past it the last says how many there were."""
+
+
+def site_elsewhere_message(site_id: str, owner: str | None) -> str:
+    """Why a site id cannot be this city's; ``owner`` is None for a caller who may not know it
+    (a city token: only admin and viewer tokens learn who holds a site id)."""
+    return f"site {site_id!r} is registered to {owner or 'another city'}"
+
+
+def site_limit_message(new: int, registered: int, limit: int) -> str:
+    return (
+        f"the report would register {new} new site ids; the city holds {registered} of at most "
+        f"{limit} (limits.max_sites_per_city in the targets file)"
+    )
+
+
+def too_many_errors_message(count: int) -> str:
+    return f"{count} errors in all; the first {MAX_LISTED_ERRORS - 1} are listed"
+
 
 class ReportSummary(BaseModel):
     created: int = 0
@@ -266,8 +369,36 @@ class ReportSummary(BaseModel):
     unchanged: int = 0
 
 
+class ReportError(BaseModel):
+    """Why the aggregator rejected a report, in the API's error format."""
+
+    loc: list[str | int]
+    code: str
+    message: str
+
+
+def stored_errors(raw: str, *, name_owners: bool) -> list[ReportError]:
+    """The ``errors`` field of a report record (written by the aggregator's scripts as JSON, one
+    object per error with its facts rather than a message) as the API shows them. ``name_owners``:
+    the caller may learn which city holds a site id."""
+    shown = []
+    for item in json.loads(raw):
+        code = item["code"]
+        if code == "site_registered_elsewhere":
+            owner = item["owner"] if name_owners else None
+            message = site_elsewhere_message(item["site_id"], owner)
+        elif code == "site_limit_exceeded":
+            message = site_limit_message(item["new"], item["registered"], item["limit"])
+        elif code == "too_many_errors":
+            message = too_many_errors_message(item["count"])
+        else:
+            message = item.get("message", code)
+        shown.append(ReportError(loc=item["loc"], code=code, message=message))
+    return shown
+
+
 class ReportRecord(BaseModel):
-    """``GET /v1/reports/{report_id}``: what became of a submission."""
+    """``GET /v1/cities/{city}/reports/{report_id}``: what became of a submission."""
 
     report_id: str
     city: str
@@ -276,11 +407,14 @@ class ReportRecord(BaseModel):
     received_at: datetime
     applied_at: datetime | None = None
     summary: ReportSummary = ReportSummary()
+    errors: list[ReportError] | None = None
+    """Why the aggregator rejected the report (only for status rejected)."""
     reason: str | None = None
-    """Why the report was rejected (only for status rejected)."""
+    """Why a report was dead-lettered (status rejected after every attempt failed)."""
 
     @classmethod
-    def from_hash(cls, fields: dict[str, str]) -> ReportRecord:
+    def from_hash(cls, fields: dict[str, str], *, name_owners: bool = False) -> ReportRecord:
+        """``name_owners``: say which city holds a site id the report claimed (admin, viewer)."""
         return cls(
             report_id=fields["report_id"],
             city=fields["city"],
@@ -295,5 +429,16 @@ class ReportRecord(BaseModel):
                 updated=int(fields.get("updated", 0)),
                 unchanged=int(fields.get("unchanged", 0)),
             ),
+            errors=stored_errors(fields["errors"], name_owners=name_owners)
+            if fields.get("errors")
+            else None,
             reason=fields.get("reason") or None,
         )
+
+
+class ReportPage(BaseModel):
+    """``GET /v1/cities/{city}/reports``: the city's reports, newest first."""
+
+    reports: list[ReportRecord]
+    next_before: str | None = None
+    """Pass as ``before`` for the next (older) page; null on the last page."""

@@ -7,8 +7,11 @@ in an Alertmanager webhook v4 body and in Alertmanager's ``/api/v2/alerts``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
@@ -21,8 +24,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
+from shared import names
+from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification, group_labels
 from shared.domain.alerts import Alert, Severity
+from shared.webhook_policy import literal_address
+from shared.wire import SafeText
 
 # Active alerts (hash names.ACTIVE_ALERTS_KEY) ---------------------------------------------------
 
@@ -62,24 +68,112 @@ def api_alert(record: ActiveAlert) -> dict[str, Any]:
     }
 
 
-# Notifications (stream names.ALERTS_STREAM) ----------------------------------------------------
+# Alerts-stream entries (stream names.ALERTS_STREAM) ---------------------------------------------
+#
+# Three kinds of entry, told apart by ``type``:
+# - ``names.ALERTS_ENTRY_NOTIFIED``: one group's notifications from one evaluation (the evaluator);
+# - ``names.ALERTS_ENTRY_SUBSCRIBED``: a subscription was created, with the active alerts of that
+#   instant (the ingest's create script, ``services/ingest/subscriptions_store.py``);
+# - no ``type``: one notification, as evaluators wrote before grouping; still delivered.
 
 
-def notification_fields(notification: Notification) -> dict[str, str]:
+@dataclass(frozen=True)
+class GroupNotified:
+    """One group's notifications from one evaluation: one delivery per subscriber wanting any."""
+
+    notifications: list[Notification]
+
+
+@dataclass(frozen=True)
+class SubscriptionCreated:
+    """A new subscription and the active alerts when it was created: it receives them at once."""
+
+    subscription_id: str
+    active: dict[str, ActiveAlert]
+    state_format: str
+    """The active alerts' format (``shared.domain.alert_state_upgrade``); empty for v1."""
+
+
+AlertsEntry = GroupNotified | SubscriptionCreated
+
+TYPE_FIELD = "type"
+SUBSCRIPTION_FIELD = "subscription_id"
+STATE_FORMAT_FIELD = "state_format"
+ACTIVE_FIELD = "active"
+"""The active-alerts hash as the create script read it: a JSON array of fingerprint, record,
+fingerprint, record... (Lua's cjson writes ``{}`` for an empty one)."""
+
+
+def group_entry_fields(notifications: list[Notification]) -> dict[str, str]:
+    """The entry for one group's notifications (all of one evaluation and one group)."""
+    first = notifications[0]
+    return {
+        TYPE_FIELD: names.ALERTS_ENTRY_NOTIFIED,
+        "group": _json(group_labels(first.alert)),
+        "at": first.at.isoformat(),
+        "notifications": _json([_notification_doc(n) for n in notifications]),
+    }
+
+
+def decode_alerts_entry(fields: dict[str, str]) -> AlertsEntry:
+    """Raises KeyError, ValueError or TypeError on an entry no retry can make readable."""
+    kind = fields.get(TYPE_FIELD)
+    if kind is None:
+        return GroupNotified([v1_notification_from_fields(fields)])
+    if kind == names.ALERTS_ENTRY_NOTIFIED:
+        at = datetime.fromisoformat(fields["at"])
+        docs = json.loads(fields["notifications"])
+        if not isinstance(docs, list) or not docs:
+            raise ValueError("an entry of notifications without any")
+        return GroupNotified([_notification_from_doc(doc, at) for doc in docs])
+    if kind == names.ALERTS_ENTRY_SUBSCRIBED:
+        flat = json.loads(fields[ACTIVE_FIELD])
+        pairs = list(flat) if isinstance(flat, list) else []  # cjson: an empty array is {}
+        active = {
+            str(fp): decode_active(str(doc))
+            for fp, doc in zip(pairs[::2], pairs[1::2], strict=True)
+        }
+        return SubscriptionCreated(
+            fields[SUBSCRIPTION_FIELD], active, fields.get(STATE_FORMAT_FIELD, "")
+        )
+    raise ValueError(f"unknown alerts entry type {kind!r}")
+
+
+def _notification_doc(notification: Notification) -> dict[str, Any]:
+    return {
+        "event": str(notification.event),
+        "labels": notification.alert.labels,
+        "annotations": notification.alert.annotations,
+        "starts_at": notification.starts_at.isoformat(),
+        "ends_at": notification.ends_at.isoformat() if notification.ends_at else None,
+    }
+
+
+def _notification_from_doc(doc: dict[str, Any], at: datetime) -> Notification:
+    return Notification(
+        event=Event(doc["event"]),
+        alert=Alert(labels=dict(doc["labels"]), annotations=dict(doc["annotations"])),
+        starts_at=datetime.fromisoformat(doc["starts_at"]),
+        ends_at=datetime.fromisoformat(doc["ends_at"]) if doc["ends_at"] else None,
+        at=at,
+    )
+
+
+def v1_notification_fields(notification: Notification) -> dict[str, str]:
+    """One notification as its own entry: what evaluators wrote before grouping (no longer
+    written; an upgrade may find such entries on the stream)."""
     return {
         "event": str(notification.event),
         "fingerprint": notification.alert.fingerprint,
-        "labels": json.dumps(notification.alert.labels, sort_keys=True, ensure_ascii=False),
-        "annotations": json.dumps(
-            notification.alert.annotations, sort_keys=True, ensure_ascii=False
-        ),
+        "labels": _json(notification.alert.labels),
+        "annotations": _json(notification.alert.annotations),
         "starts_at": notification.starts_at.isoformat(),
         "ends_at": notification.ends_at.isoformat() if notification.ends_at else "",
         "at": notification.at.isoformat(),
     }
 
 
-def notification_from_fields(fields: dict[str, str]) -> Notification:
+def v1_notification_from_fields(fields: dict[str, str]) -> Notification:
     return Notification(
         event=Event(fields["event"]),
         alert=Alert(
@@ -89,6 +183,10 @@ def notification_from_fields(fields: dict[str, str]) -> Notification:
         ends_at=datetime.fromisoformat(fields["ends_at"]) if fields["ends_at"] else None,
         at=datetime.fromisoformat(fields["at"]),
     )
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 # Subscriptions ----------------------------------------------------------------------------------
@@ -108,11 +206,54 @@ def _stored_length_fits(url: AnyHttpUrl) -> AnyHttpUrl:
     return url
 
 
+def _resolvable_host(url: AnyHttpUrl) -> AnyHttpUrl:
+    """A host name DNS can carry: labels of 1 to 63 characters, 253 in all (RFC 1035). The URL
+    parser accepts ``a..b`` and 64-letter labels, which the resolver's IDNA codec then refused
+    with a UnicodeError (a plain-text 500)."""
+    host = url.host or ""
+    if literal_address(host) is not None:
+        return url
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if len(name) > 253 or not all(1 <= len(label) <= 63 for label in labels):
+        raise PydanticCustomError(
+            "invalid_host",
+            "{host} is not a host name: each dot-separated label must have 1 to 63 characters, "
+            "and the name at most 253",
+            {"host": host},
+        )
+    return url
+
+
 WebhookUrl = Annotated[
     AnyHttpUrl,
     UrlConstraints(allowed_schemes=["http", "https"], max_length=MAX_URL_LENGTH),
     AfterValidator(_stored_length_fits),
+    AfterValidator(_resolvable_host),
 ]
+MAX_FILTER_VALUES = 64
+"""Values per filter list: far more than there are cities, programmes or severities, and a bound
+on the errors an unknown value each makes."""
+FilterValue = Annotated[SafeText, Field(max_length=64)]
+
+
+def masked_url(url: str) -> str:
+    """``url`` as the API shows it: credentials and query (where tokens tend to live) and the
+    fragment replaced by ``***``: ``https://***@host/path?***``. The stored URL stays whole,
+    since deliveries use it."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            parts.path,
+            "***" if parts.query else "",
+            "***" if parts.fragment else "",
+        )
+    )
 
 
 class SubscriptionFilters(BaseModel):
@@ -132,25 +273,55 @@ class SubscriptionFilters(BaseModel):
         return not (self.severities and labels.get("severity") not in self.severities)
 
 
+class RequestedFilters(SubscriptionFilters):
+    """The filters of a new subscription: at most ``MAX_FILTER_VALUES`` values a list, text
+    without control, bidi or zero-width characters."""
+
+    cities: Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)] | None = None
+    programs: Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)] | None = None
+    severities: Annotated[list[Severity], Field(max_length=MAX_FILTER_VALUES)] | None = None
+
+
 class SubscriptionRequest(BaseModel):
     """``POST /v1/subscriptions``."""
 
     model_config = ConfigDict(extra="forbid")
     url: WebhookUrl
-    secret: Annotated[str, Field(min_length=16, max_length=256)]
-    filters: SubscriptionFilters = SubscriptionFilters()
+    secret: Annotated[SafeText, Field(min_length=16, max_length=256)]
+    filters: RequestedFilters = RequestedFilters()
     send_resolved: StrictBool = True
     """Only JSON true or false: 0 or \"no\" are errors, not guesses."""
 
+    MOST_STRINGS: ClassVar[int] = 7 + 2 + 3 * MAX_FILTER_VALUES
+    """JSON strings a valid body holds at most: 7 names, the url, the secret, the filters'
+    values."""
 
-class Subscription(SubscriptionRequest):
-    """As stored (with its secret, which the API never returns)."""
+    @classmethod
+    def most_strings(cls) -> int:
+        return cls.MOST_STRINGS
 
+
+StoredUrl = Annotated[AnyHttpUrl, UrlConstraints(allowed_schemes=["http", "https"])]
+
+
+class Subscription(BaseModel):
+    """As stored (with its secret, which the API never returns). Loaded with the rules new
+    subscriptions met before December's tighter ones (``SubscriptionRequest``): a rule made
+    stricter must not leave one stored subscription unreadable, and with it every read."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: StoredUrl
+    secret: Annotated[str, Field(min_length=16, max_length=256)]
+    filters: SubscriptionFilters = SubscriptionFilters()
+    send_resolved: StrictBool = True
     id: str
     created_at: datetime
 
     def public(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"secret"})
+        """What the API shows: no secret, the URL masked (``masked_url``)."""
+        shown = self.model_dump(mode="json", exclude={"secret"})
+        shown["url"] = masked_url(shown["url"])
+        return shown
 
     def wants(self, notification: Notification) -> bool:
         if notification.event is Event.RESOLVED and not self.send_resolved:
@@ -161,38 +332,62 @@ class Subscription(SubscriptionRequest):
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 
 
+NO_END = "0001-01-01T00:00:00Z"
+"""Alertmanager's ``endsAt`` of an alert that has not ended."""
+
+
 # Alertmanager formats -------------------------------------------------------------------------
 
 
-def webhook_body(notification: Notification, receiver: str, external_url: str) -> dict[str, Any]:
-    """An Alertmanager webhook v4 body carrying the one alert of ``notification``."""
-    alert = notification.alert
-    status = "resolved" if notification.event is Event.RESOLVED else "firing"
-    group_labels = {"alertname": alert.name}
+def webhook_body(
+    notifications: Sequence[Notification], receiver: str, external_url: str
+) -> dict[str, Any]:
+    """An Alertmanager webhook v4 body for notifications of one group (at least one).
+
+    ``status`` is firing when any alert fires (a repeat fires), else resolved; ``commonLabels``
+    and ``commonAnnotations`` are the pairs every alert has. Nothing is truncated.
+    """
+    group = group_labels(notifications[0].alert)
+    alerts = [_webhook_alert(n, external_url) for n in notifications]
+    status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
     return {
         "version": "4",
-        "groupKey": "{}:" + "{" + f'alertname="{alert.name}"' + "}",
+        "groupKey": group_key(group),
         "truncatedAlerts": 0,
         "status": status,
         "receiver": receiver,
-        "groupLabels": group_labels,
-        "commonLabels": alert.labels,
-        "commonAnnotations": alert.annotations,
+        "groupLabels": group,
+        "commonLabels": _common([n.alert.labels for n in notifications]),
+        "commonAnnotations": _common([n.alert.annotations for n in notifications]),
         "externalURL": external_url,
-        "alerts": [
-            {
-                "status": status,
-                "labels": alert.labels,
-                "annotations": alert.annotations,
-                "startsAt": notification.starts_at.isoformat(),
-                "endsAt": notification.ends_at.isoformat()
-                if notification.ends_at
-                else "0001-01-01T00:00:00Z",
-                "generatorURL": f"{external_url}/v1/alerts",
-                "fingerprint": alert.fingerprint,
-            }
-        ],
+        "alerts": alerts,
     }
+
+
+def group_key(group: dict[str, str]) -> str:
+    """Alertmanager's form for a group of the root route: ``{}:{alertname="X", program="Y"}``."""
+    labels = ", ".join(
+        f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in sorted(group.items())
+    )
+    return "{}:{" + labels + "}"
+
+
+def _webhook_alert(notification: Notification, external_url: str) -> dict[str, Any]:
+    alert = notification.alert
+    return {
+        "status": "resolved" if notification.event is Event.RESOLVED else "firing",
+        "labels": alert.labels,
+        "annotations": alert.annotations,
+        "startsAt": notification.starts_at.isoformat(),
+        "endsAt": notification.ends_at.isoformat() if notification.ends_at else NO_END,
+        "generatorURL": f"{external_url}/v1/alerts",
+        "fingerprint": alert.fingerprint,
+    }
+
+
+def _common(dicts: list[dict[str, str]]) -> dict[str, str]:
+    first, *others = dicts
+    return {k: v for k, v in first.items() if all(other.get(k) == v for other in others)}
 
 
 def alertmanager_alert(

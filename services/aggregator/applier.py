@@ -10,18 +10,20 @@ from redis.asyncio import Redis
 from services.aggregator import scripts
 from shared import names
 from shared.domain.state import ReportKind
+from shared.store.report_records import adopt_legacy_record
 from shared.wire import GigabitReport, ReportEnvelope, SitesReport
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What applying one entry did: applied (with its summary), already done, or rejected."""
+    """What applying one entry did: applied (with its summary), already done, or rejected (with
+    how many errors the report's record lists)."""
 
     result: str
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    reason: str = ""
+    errors: int = 0
 
 
 def entry_version(as_of: str, entry_id: str) -> str:
@@ -31,9 +33,14 @@ def entry_version(as_of: str, entry_id: str) -> str:
 
 
 class ReportApplier:
-    def __init__(self, redis: Redis, group: str = names.AGGREGATOR_GROUP) -> None:
+    def __init__(
+        self, redis: Redis, group: str = names.AGGREGATOR_GROUP, max_sites_per_city: int = 0
+    ) -> None:
+        """``max_sites_per_city``: reject a report that would take its city past this many
+        registered site ids (0: no bound)."""
         self._redis = redis
         self._group = group
+        self._max_sites_per_city = max_sites_per_city
         self._apply_sites = redis.register_script(scripts.APPLY_SITES)
         self._apply_gigabit = redis.register_script(scripts.APPLY_GIGABIT)
         self._dead_letter = redis.register_script(scripts.DEAD_LETTER)
@@ -42,13 +49,14 @@ class ReportApplier:
         self, envelope: ReportEnvelope, entry_id: str, as_of: str, period: str, now: datetime
     ) -> tuple[list[str], list[str]]:
         keys = [
-            names.report_key(envelope.report_id),
+            names.report_key(envelope.city, envelope.report_id),
             names.REPORTS_STREAM,
             names.PROGRESS_STREAM,
             names.city_periods_key(envelope.city, envelope.kind),
             names.LAST_RECEIVED_KEY,
             names.city_latest_as_of_key(envelope.city),
             names.city_period_received_key(envelope.city, envelope.kind),
+            names.legacy_report_key(envelope.report_id),
         ]
         progress_groups = names.STREAM_GROUPS[names.PROGRESS_STREAM]
         args = [
@@ -69,6 +77,14 @@ class ReportApplier:
 
     async def apply(self, envelope: ReportEnvelope, entry_id: str, now: datetime) -> Outcome:
         """Apply the entry's report; raises if the payload does not decode (a poison entry)."""
+        outcome = await self._apply(envelope, entry_id, now)
+        if outcome.result == "legacy":
+            # accepted by an older ingest, its record not yet moved under its city
+            await adopt_legacy_record(self._redis, envelope.report_id)
+            outcome = await self._apply(envelope, entry_id, now)
+        return outcome
+
+    async def _apply(self, envelope: ReportEnvelope, entry_id: str, now: datetime) -> Outcome:
         report = envelope.report()
         keys, args = self._head(envelope, entry_id, report.as_of.isoformat(), report.period, now)
         if isinstance(report, SitesReport):
@@ -76,6 +92,14 @@ class ReportApplier:
                 names.city_sites_key(envelope.city),
                 names.city_site_days_key(envelope.city),
                 names.SITE_OWNER_KEY,
+                names.REPORTS_REJECTED_KEY,
+            ]
+            args += [
+                str(self._max_sites_per_city),
+                names.reports_rejected_field(
+                    envelope.city, envelope.kind, "site_registered_elsewhere"
+                ),
+                names.reports_rejected_field(envelope.city, envelope.kind, "site_limit_exceeded"),
             ]
             for site in report.sites:
                 args += [site.site_id, site.record()]
@@ -95,14 +119,20 @@ class ReportApplier:
     async def dead_letter(
         self, entry_id: str, fields: dict[str, str], reason: str, attempts: int
     ) -> str:
-        report_id = fields.get("report_id", "")
+        city, report_id = fields.get("city", ""), fields.get("report_id", "")
+        if not city:
+            report_id = ""  # not a report of any city: no record to mark
+        elif report_id:
+            await adopt_legacy_record(self._redis, report_id)
         keys = [
-            names.report_key(report_id),
+            names.report_key(city, report_id),
             names.REPORTS_STREAM,
             names.DEAD_LETTER_STREAM,
             names.ENTRY_ERRORS_KEY,
+            names.REPORTS_REJECTED_KEY,
         ]
-        args = [report_id, self._group, entry_id, reason, str(attempts)]
+        counted_as = names.reports_rejected_field(city, fields.get("kind", ""), "dead_lettered")
+        args = [report_id, self._group, entry_id, reason, str(attempts), counted_as]
         for field, value in fields.items():
             args += [field, value]
         return str(await self._dead_letter(keys=keys, args=args))
@@ -116,4 +146,6 @@ def _outcome(raw: list[object]) -> Outcome:
     result = str(raw[0])
     if result == "applied":
         return Outcome(result, int(str(raw[1])), int(str(raw[2])), int(str(raw[3])))
-    return Outcome(result, reason=str(raw[1]))
+    if result == "rejected":
+        return Outcome(result, errors=int(str(raw[1])))
+    return Outcome(result)

@@ -72,5 +72,10 @@ class ReportHandler:
             raise
         self.metrics.outcomes.labels(outcome.result).inc()
         if outcome.result == "rejected":
-            log.warning("rejected report %s: %s", envelope.report_id, outcome.reason)
+            log.warning(
+                "rejected report %s of %s: %d errors (see its record)",
+                envelope.report_id,
+                envelope.city,
+                outcome.errors,
+            )
         return outcome

@@ -9,9 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from faststream import AckPolicy, StreamMessage
-from faststream.redis import RedisBroker
 from faststream.redis.annotations import RedisStreamMessage
-from faststream.redis.prometheus import RedisPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
@@ -20,11 +18,13 @@ from services.aggregator.handler import HandlerMetrics, ReportHandler
 from services.aggregator.maintenance import keep_streams_healthy
 from shared import names
 from shared.consumers import subscribe_with_reclaimer
-from shared.health import health_routes, redis_ping_check
+from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
+from shared.store.broker import stream_broker
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
+from shared.store.report_records import upgrade_report_records
 from shared.targets import load_targets
 
 log = logging.getLogger("pacer.aggregator")
@@ -52,14 +52,11 @@ def build_app(settings: Settings) -> Starlette:
     clock = settings.make_clock()
     registry = CollectorRegistry()
     redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
-    broker = RedisBroker(
-        settings.redis_url,
-        middlewares=[RedisPrometheusMiddleware(registry=registry)],
-        logger=log,
-        parser=_parse_fields_only,
+    broker = stream_broker(
+        settings.redis_url, registry=registry, logger=log, parser=_parse_fields_only
     )
     handler = ReportHandler(
-        applier=ReportApplier(redis),
+        applier=ReportApplier(redis, max_sites_per_city=targets.max_sites_per_city),
         targets=targets,
         clock=clock,
         max_attempts=settings.max_attempts,
@@ -85,6 +82,7 @@ def build_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await ensure_groups(redis)  # before the broker, which would create them at "$"
+        await upgrade_report_records(redis)  # before applying: records under their city
         await broker.start()
         upkeep = asyncio.create_task(keep_streams_healthy(broker, redis))
         try:
@@ -94,9 +92,7 @@ def build_app(settings: Settings) -> Starlette:
             await broker.stop()
             await redis.aclose()
 
-    return Starlette(
-        routes=health_routes(redis_ping_check(redis.ping), registry), lifespan=lifespan
-    )
+    return Starlette(routes=health_routes(redis_readiness(redis), registry), lifespan=lifespan)
 
 
 def main(settings: Settings) -> None:

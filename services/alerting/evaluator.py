@@ -3,13 +3,18 @@
 Reading the active alerts, writing the new ones and appending the notifications to the alerts
 stream happen in one optimistic transaction (WATCH/MULTI): a crash leaves either the old state or
 the new state with its notifications, so a restart neither re-fires nor forgets an alert, and two
-evaluators racing cannot both send the same notification.
+evaluators racing cannot both send the same notification. The notifications go on the stream as
+one entry per group (``by_group``): the fan-out makes one delivery per entry and subscriber.
+
+Active alerts recorded in the v1 format are upgraded in the same transaction, once: the format
+marker is written with the result (``shared.domain.alert_state_upgrade``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,14 +23,19 @@ from redis.exceptions import WatchError
 
 from shared import names
 from shared.clock import Clock
-from shared.domain.alert_lifecycle import ActiveAlert, Notification, advance
+from shared.domain.alert_lifecycle import ActiveAlert, Notification, advance, by_group
+from shared.domain.alert_state_upgrade import STATE_FORMAT, upgrade_active
 from shared.domain.alerts import Alert, evaluate_alerts
+from shared.domain.state import CityState
 from shared.domain.targets import Targets
 from shared.store.alerts import read_active_alerts
 from shared.store.state import read_city_states
-from shared.wire_alerts import encode_active, notification_fields
+from shared.wire_alerts import encode_active, group_entry_fields
 
 log = logging.getLogger("pacer.alerting")
+
+Rules = Callable[[Targets, dict[str, CityState], datetime], list[Alert]]
+"""What is active at an instant: ``evaluate_alerts``, or a test's own rules."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class Evaluator:
     clock: Clock
     repeat_interval: timedelta
     resolve_hold: timedelta
+    rules: Rules = evaluate_alerts
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _started: int = 0
     """Evaluations started so far (a burst of progress events shares one evaluation)."""
@@ -60,7 +71,7 @@ class Evaluator:
             self._started += 1
             now = self.clock.now()
             states = await read_city_states(self.redis, list(self.targets.cities))
-            current = evaluate_alerts(self.targets, states, now)
+            current = self.rules(self.targets, states, now)
             while True:
                 try:
                     self._last = await self._record(current, now)
@@ -70,8 +81,10 @@ class Evaluator:
 
     async def _record(self, current: list[Alert], now: datetime) -> Evaluation:
         async with self.redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(names.ACTIVE_ALERTS_KEY)
-            active = await read_active_alerts(pipe)  # a watched read, in immediate mode
+            await pipe.watch(names.ACTIVE_ALERTS_KEY, names.ALERTS_STATE_FORMAT_KEY)
+            stored = await read_active_alerts(pipe)  # watched reads, in immediate mode
+            upgrading = await pipe.get(names.ALERTS_STATE_FORMAT_KEY) != STATE_FORMAT
+            active = upgrade_active(stored) if upgrading else stored
             new_active, notifications = advance(
                 active,
                 current,
@@ -80,15 +93,19 @@ class Evaluator:
                 resolve_hold=self.resolve_hold,
             )
             pipe.multi()  # type: ignore[no-untyped-call]
-            gone = [fp for fp in active if fp not in new_active]
+            gone = [fp for fp in stored if fp not in new_active]
             if gone:
                 pipe.hdel(names.ACTIVE_ALERTS_KEY, *gone)
             for fp, record in new_active.items():
-                if active.get(fp) != record:
+                if stored.get(fp) != record:
                     pipe.hset(names.ACTIVE_ALERTS_KEY, fp, encode_active(record))
-            for notification in notifications:
-                pipe.xadd(names.ALERTS_STREAM, notification_fields(notification))  # type: ignore[arg-type]
+            if upgrading:
+                pipe.set(names.ALERTS_STATE_FORMAT_KEY, STATE_FORMAT)
+            for group in by_group(notifications):
+                pipe.xadd(names.ALERTS_STREAM, group_entry_fields(group))  # type: ignore[arg-type]
             await pipe.execute()
+        if upgrading:
+            log.info("active alerts upgraded: %d records became %d", len(stored), len(active))
         for notification in notifications:
             log.info(
                 "%s %s %s", notification.event, notification.alert.name, notification.alert.labels

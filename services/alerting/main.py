@@ -2,8 +2,9 @@
 
 - Evaluates the rules after every applied report (the progress stream) and every
   ``PACER_EVAL_INTERVAL`` seconds (time passing alone makes a city behind or a report overdue).
-- Turns each notification on the alerts stream into one signed webhook delivery per matching
-  subscriber, retried with backoff by the delivery worker.
+- Turns each alerts-stream entry (one group's notifications, or a new subscription with the
+  alerts active then) into signed webhook deliveries, one per group and matching subscriber,
+  retried with backoff by the delivery worker.
 - Pushes active alerts to Alertmanager when ``PACER_ALERTMANAGER_URL`` is set.
 """
 
@@ -17,9 +18,7 @@ from datetime import timedelta
 
 import httpx
 from faststream import AckPolicy
-from faststream.redis import RedisBroker
 from faststream.redis.annotations import RedisStreamMessage
-from faststream.redis.prometheus import RedisPrometheusMiddleware
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
 from starlette.applications import Starlette
@@ -29,9 +28,10 @@ from services.alerting.delivery import DeliveryWorker, fan_out
 from services.alerting.evaluator import Evaluator
 from shared import names
 from shared.consumers import restart_stopped_subscribers, subscribe_with_reclaimer
-from shared.health import health_routes, redis_ping_check
+from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
+from shared.store.broker import stream_broker
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
 from shared.targets import load_targets
@@ -62,9 +62,7 @@ def build_app(settings: Settings) -> Starlette:
     registry = CollectorRegistry()
     redis: Redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
     http = httpx.AsyncClient(timeout=settings.delivery_timeout_s, headers={"User-Agent": "pacer"})
-    broker = RedisBroker(
-        settings.redis_url, middlewares=[RedisPrometheusMiddleware(registry=registry)], logger=log
-    )
+    broker = stream_broker(settings.redis_url, registry=registry, logger=log)
     evaluator = Evaluator(
         redis=redis,
         targets=targets,
@@ -149,9 +147,7 @@ def build_app(settings: Settings) -> Starlette:
             await http.aclose()
             await redis.aclose()
 
-    return Starlette(
-        routes=health_routes(redis_ping_check(redis.ping), registry), lifespan=lifespan
-    )
+    return Starlette(routes=health_routes(redis_readiness(redis), registry), lifespan=lifespan)
 
 
 def main(settings: Settings) -> None:

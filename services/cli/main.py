@@ -19,6 +19,8 @@ CLIENT_TOOLS = {
     "submit": "submit reports from CSV/JSON/NDJSON files (a city officer's tool)",
     "status": "the province at a glance: programmes, overdue reports, active alerts",
     "demo": "simulate 16 cities reporting 2024-2025 against a running Pacer",
+    "export": "every city and programme at a month's end, as CSV for spreadsheets",
+    "backfill": "the monthly history as OpenMetrics text for promtool (Grafana's past months)",
 }
 """Commands that talk to a running Pacer over HTTP; each module has add_arguments() and run()."""
 

@@ -107,8 +107,8 @@ def notes(outcomes: list[Outcome], dry_run: bool) -> list[str]:
         )
     if any(o.status == "pending" for o in outcomes):
         lines.append(
-            "pending: accepted but not applied in time; see GET /v1/reports/<id> or run the"
-            " same command again (nothing is submitted twice)."
+            "pending: accepted but not applied in time; see GET /v1/cities/<city>/reports/<id>"
+            " or run the same command again (nothing is submitted twice)."
         )
     if any(o.rejected for o in outcomes):
         lines.append("rejected: a report with any error is stored not at all; fix and rerun.")

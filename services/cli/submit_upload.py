@@ -122,14 +122,17 @@ class Uploader:
         timeout_s: float,
         on_settled: Callable[[Outcome], None] = lambda _: None,
     ) -> None:
-        """Poll ``GET /v1/reports/{id}`` until each pending report is applied or rejected, or the
-        time is up (those stay ``pending``)."""
+        """Poll ``GET /v1/cities/{city}/reports/{id}`` until each pending report is applied or
+        rejected (its errors located in the file like a 422's), or the time is up (those stay
+        ``pending``)."""
         pending = [outcome for outcome in outcomes if outcome.status == "pending"]
         deadline = time.monotonic() + timeout_s
         pause = POLL_FIRST_S
         while pending:
             for outcome in list(pending):
-                response = self.client.request("GET", f"/v1/reports/{outcome.batch.report_id}")
+                response = self.client.request(
+                    "GET", f"/v1/cities/{self.city}/reports/{outcome.batch.report_id}"
+                )
                 if response.status_code != 200:
                     continue  # not visible yet (or a transient error): ask again
                 record = response.json()
@@ -137,7 +140,9 @@ class Uploader:
                     continue
                 outcome.status = str(record["status"])
                 outcome.summary = ReportSummary.model_validate(record.get("summary", {}))
-                if outcome.rejected:
+                if outcome.rejected and record.get("errors"):
+                    outcome.errors += _row_errors(outcome.batch, response)
+                elif outcome.rejected:
                     reason = record.get("reason") or "rejected by the aggregator"
                     outcome.errors.append(RowError(None, None, str(reason), "rejected"))
                 pending.remove(outcome)

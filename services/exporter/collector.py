@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from prometheus_client.core import Metric
 
-from services.exporter.exposition import Gauge, TextExposition, as_metric
+from services.exporter.exposition import Counter, Gauge, TextExposition, as_metric
 from services.exporter.snapshot import Snapshot
 from shared.domain.calendar import end_of_day, start_of_day
 from shared.domain.plan import ALL_STATUSES, Status
@@ -27,6 +27,7 @@ from shared.domain.progress import (
 )
 from shared.domain.state import CityState
 from shared.domain.targets import City, Targets
+from shared.store.report_records import REJECTION_CODES
 
 
 def render(
@@ -70,6 +71,7 @@ class PacerCollector:
         )
         yield self._last_received()
         yield self._latest_period()
+        yield self._rejected_reports()
         yield self._alerts()
         yield from self._stream_families()
         yield from self._exporter_families(started)
@@ -241,6 +243,26 @@ class PacerCollector:
             for kind, periods in state.reported_periods.items():
                 if periods:
                     family.add((city.id, kind), start_of_day(max(periods).first_day).timestamp())
+        return family
+
+    def _rejected_reports(self) -> Counter:
+        family = Counter(
+            "pacer_reports_rejected_total",
+            "Reports answered 202 that the aggregator then rejected, each counted once under its "
+            "first error's code: site_registered_elsewhere (another city's report took a site id "
+            "first), site_limit_exceeded (past limits.max_sites_per_city), dead_lettered (could "
+            "not be applied in PACER_MAX_ATTEMPTS tries). Every city's possible codes start at 0.",
+            ("city", "kind", "code"),
+        )
+        stored = {(c.city, c.kind, c.code): c.count for c in self._snapshot.rejected}
+        shown = {
+            (city, str(kind), code)
+            for city in self._targets.cities
+            for kind, codes in REJECTION_CODES.items()
+            for code in codes
+        } | {key for key in stored if key[0] in self._targets.cities}
+        for key in sorted(shown):
+            family.add(key, stored.get(key, 0))
         return family
 
     def _alerts(self) -> Gauge:

@@ -16,13 +16,16 @@ from starlette.routing import Route
 from services.exporter.collector import render
 from services.exporter.exposition import TextExposition
 from services.exporter.snapshot import read_snapshot
-from shared.health import health_routes, redis_ping_check
+from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
+from shared.shared_read import SharedRead
 from shared.store.connection import connect
 from shared.targets import load_targets
 
 log = logging.getLogger("pacer.exporter")
+SCRAPE_MAX_AGE_S = 1.0
+"""How old a read a scrape may show; Prometheus scrapes every 15 s or so, dashboards no faster."""
 
 
 def build_app(settings: Settings) -> Starlette:
@@ -31,16 +34,24 @@ def build_app(settings: Settings) -> Starlette:
     redis = connect(settings.redis_url, timeout_s=settings.redis_timeout_s)
     exposition = TextExposition()
 
+    async def scrape() -> bytes:
+        snapshot = await read_snapshot(redis, targets)
+        return render(exposition, targets, snapshot, clock.now())
+
+    # Scrapes within a second share one read and one rendering. Each reading Redis on its own,
+    # 300 concurrent scrapes held a pool connection apiece and 198 waited past the pool's
+    # timeout into a 503 (issue 11).
+    scrapes = SharedRead(scrape, max_age_s=SCRAPE_MAX_AGE_S)
+
     async def metrics(_: Request) -> Response:
         try:
-            snapshot = await read_snapshot(redis, targets)
+            body = await scrapes.get()
         except (RedisError, OSError) as exc:
             # No stale numbers: Prometheus marks the target down and keeps the last good samples.
             log.warning("scrape failed, Redis does not answer: %r", exc)
             return PlainTextResponse(
                 f"Redis does not answer: {type(exc).__name__}: {exc}\n", status_code=503
             )
-        body = render(exposition, targets, snapshot, clock.now())
         return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
     @contextlib.asynccontextmanager
@@ -50,7 +61,7 @@ def build_app(settings: Settings) -> Starlette:
         finally:
             await redis.aclose()
 
-    routes = health_routes(redis_ping_check(redis.ping), registry=None)
+    routes = health_routes(redis_readiness(redis), registry=None)
     routes.append(Route("/metrics", metrics, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -13,6 +13,7 @@ from shared.domain.alerts import AlertName, Severity
 from shared.domain.state import CityState
 from shared.domain.targets import Targets
 from shared.store.alerts import read_active_alerts
+from shared.store.report_records import RejectedCount, read_rejected_counts
 from shared.store.state import read_city_states
 from shared.store.streams import StreamStats, read_stream_stats
 
@@ -33,6 +34,8 @@ class Snapshot:
     alerts: tuple[AlertCount, ...]
     read_seconds: float
     """How long the reads took (part of the exporter's own scrape duration)."""
+    rejected: tuple[RejectedCount, ...] = ()
+    """Reports the aggregator rejected after their 202, by city, kind and code."""
 
 
 async def read_snapshot(redis: Redis, targets: Targets) -> Snapshot:
@@ -48,6 +51,7 @@ async def read_snapshot(redis: Redis, targets: Targets) -> Snapshot:
         streams=streams,
         dead_letters=dead_letters,
         alerts=await read_firing_alerts(redis),
+        rejected=await read_rejected_counts(redis),
         read_seconds=time.perf_counter() - started,
     )
 

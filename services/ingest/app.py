@@ -9,7 +9,13 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from services.ingest import routes_alerts, routes_progress, routes_reports, routes_subscriptions
+from services.ingest import (
+    routes_alerts,
+    routes_history,
+    routes_progress,
+    routes_reports,
+    routes_subscriptions,
+)
 from services.ingest.context import IngestContext
 from services.ingest.deadlines import RequestDeadlines
 from services.ingest.errors import ErrorsBody, error_responses, install_error_handlers
@@ -17,7 +23,7 @@ from services.ingest.gateway import Gateway
 from services.ingest.limits import BodyLimit
 from services.ingest.observability import RequestMetrics
 from services.ingest.ratelimit import RateLimiter, RateLimitMetrics, TokenBuckets, caller_identity
-from shared.health import health_routes, redis_ping_check
+from shared.health import health_routes, redis_readiness
 from shared.store.groups import ensure_groups
 from shared.wire import GigabitReport, SitesReport
 
@@ -47,6 +53,10 @@ def create_app(
         version="1",
         description="Cities submit gigabit and 5G-site reports; any token holder reads progress.",
         lifespan=lifespan,
+        # A path with a trailing slash is a 404 like any unknown path: Starlette's redirect to
+        # the path without it built its Location from the request's Host header, before
+        # authentication (an open redirect for whoever controls Host in front of Pacer).
+        redirect_slashes=False,
         # Pacer's request metrics are its own (observability.py, Prometheus). FastAPI's native
         # OpenTelemetry, unconfigured here, still asked three global providers on every request
         # whether it was (~3 % of the app's CPU per report; bench/NOTES-ingest-latency.md).
@@ -54,10 +64,16 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (routes_reports, routes_progress, routes_subscriptions, routes_alerts):
+    for module in (
+        routes_reports,
+        routes_progress,
+        routes_history,
+        routes_subscriptions,
+        routes_alerts,
+    ):
         # Every API route needs a token, is rate limited per token, and reads or writes Redis.
         app.include_router(module.router, responses=error_responses(401, 429, 503))
-    for route in health_routes(redis_ping_check(ctx.redis.ping), registry):
+    for route in health_routes(redis_readiness(ctx.redis), registry):
         app.router.routes.append(route)
     app.state.request_metrics = RequestMetrics(registry)
     app.add_middleware(

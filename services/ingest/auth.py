@@ -46,6 +46,12 @@ class Principal:
     def may_write(self, city: str) -> bool:
         return self.role is Role.ADMIN or (self.role is Role.CITY and self.city == city)
 
+    @property
+    def sees_site_owners(self) -> bool:
+        """Admin and viewer tokens learn which city holds a site id; a city token only that
+        another city does (contract §3, issue 11: the dry run named any id's owner)."""
+        return self.role is not Role.CITY
+
 
 class TokenBook:
     def __init__(self, principals: dict[str, Principal]) -> None:

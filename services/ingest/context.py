@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from fastapi import Request
 from redis.asyncio import Redis
@@ -10,9 +11,11 @@ from starlette.types import Scope
 
 from services.ingest.auth import Principal, TokenBook
 from services.ingest.errors import ApiError
+from services.ingest.province_progress import shared_province_progress
 from services.ingest.store import ReportStore
 from shared.clock import Clock
 from shared.domain.targets import Targets
+from shared.shared_read import SharedRead
 from shared.webhook_policy import AllowList
 
 
@@ -25,6 +28,11 @@ class IngestContext:
     redis: Redis
     webhook_allow: AllowList = field(default_factory=AllowList)
     """Internal webhook destinations allowed anyway (``PACER_WEBHOOK_ALLOWED_HOSTS``)."""
+
+    @cached_property
+    def province_progress(self) -> SharedRead[bytes]:
+        """``GET /v1/progress``, one computation shared by the readers of the same second."""
+        return shared_province_progress(self.redis, self.targets, self.clock)
 
 
 def context(request: Request) -> IngestContext:

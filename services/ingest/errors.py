@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 
+from shared.wire import explain
+
 Loc = Sequence[str | int]
+
+MAX_ERRORS = 100
+"""contract section 3: an error list holds at most this many entries; when there are more, the
+last one (code ``too_many_errors``) says how many there were."""
 
 
 class ErrorBody(BaseModel):
@@ -40,14 +46,81 @@ class ErrorItem:
         return {"loc": list(self.loc), "code": self.code, "message": self.message}
 
 
+class ErrorList:
+    """The problems of one request, in the order found: the first ones described, the rest only
+    counted.
+
+    A refused request's cost must follow its size, never the number of its problems times the
+    cost of describing one: a check that may find thousands asks ``describing`` (or passes
+    ``add`` a function) before it builds a message.
+    """
+
+    def __init__(self, items: Iterable[ErrorItem] = ()) -> None:
+        self._items: list[ErrorItem] = []
+        self._counted_only = False
+        self.total = 0
+        self.extend(items)
+
+    @property
+    def describing(self) -> bool:
+        """Whether the next problem would still be listed with its message."""
+        return not self._counted_only and len(self._items) < MAX_ERRORS
+
+    def add(self, loc: Loc, code: str, message: str | Callable[[], str]) -> None:
+        """One problem; ``message`` may be a function, called only if the problem is listed."""
+        self.total += 1
+        if self.describing:
+            text = message if isinstance(message, str) else message()
+            self._items.append(ErrorItem(loc, code, text))
+
+    def extend(self, items: Iterable[ErrorItem]) -> None:
+        for item in items:
+            self.total += 1
+            if self.describing:
+                self._items.append(item)
+
+    def count(self, problems: int) -> None:
+        """Problems known to exist without their details (a parser counted them): nothing found
+        after them is described either, so the listed ones stay the first."""
+        if problems > 0:
+            self.total += problems
+            self._counted_only = True
+
+    def __iadd__(self, items: Iterable[ErrorItem]) -> ErrorList:
+        self.extend(items)
+        return self
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    def listed(self) -> list[ErrorItem]:
+        """At most ``MAX_ERRORS`` entries; if there were more problems, the last entry is
+        ``too_many_errors`` with their number."""
+        if self.total == len(self._items):
+            return list(self._items)
+        shown = self._items[: MAX_ERRORS - 1]
+        summary = ErrorItem(
+            ["body"],
+            "too_many_errors",
+            f"{self.total:,} errors in all, the first {len(shown)} listed; nothing was stored",
+        )
+        return [*shown, summary]
+
+
 class ApiError(Exception):
     """Raised anywhere in a request; rendered as the contract's error body with ``status``."""
 
     def __init__(
-        self, status: int, errors: Iterable[ErrorItem], headers: dict[str, str] | None = None
+        self,
+        status: int,
+        errors: ErrorList | Iterable[ErrorItem],
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.status = status
-        self.errors = list(errors)
+        self.errors = (errors if isinstance(errors, ErrorList) else ErrorList(errors)).listed()
         self.headers = headers or {}
         super().__init__(f"{status}: {[e.code for e in self.errors]}")
 
@@ -71,15 +144,29 @@ def error_response(
     )
 
 
+def add_pydantic(
+    errors: ErrorList,
+    exc: ValidationError,
+    prefix: Loc = ("body",),
+    at: Callable[[tuple[str | int, ...]], Loc] = tuple,
+) -> None:
+    """Adds the problems pydantic found, each ``loc`` rooted at ``prefix`` (``at`` may move it);
+    once ``errors`` is full they are only counted (``exc.errors()`` builds every one)."""
+    if not errors.describing:
+        errors.count(exc.error_count())
+        return
+    for error in exc.errors(include_url=False):
+        loc = [*prefix, *at(error["loc"])]
+        clearer = explain(error)
+        code, message = clearer if clearer else (error["type"], error["msg"])
+        errors.add(loc, code, message)
+
+
 def from_pydantic(exc: ValidationError, prefix: Loc = ("body",)) -> ApiError:
-    """A 422 listing every problem pydantic found, each ``loc`` rooted at ``prefix``."""
-    return ApiError(
-        422,
-        [
-            ErrorItem([*prefix, *error["loc"]], error["type"], error["msg"])
-            for error in exc.errors(include_url=False)
-        ],
-    )
+    """A 422 listing the problems pydantic found, each ``loc`` rooted at ``prefix``."""
+    errors = ErrorList()
+    add_pydantic(errors, exc, prefix)
+    return ApiError(422, errors)
 
 
 REDIS_DOWN = ApiError.single(
@@ -155,6 +242,13 @@ def install_error_handlers(app: FastAPI) -> None:
             allowed = _documented_methods(app, request.url.path)
             if allowed:
                 headers["Allow"] = ", ".join(allowed)
+        if exc.status_code == 404:
+            # The router's: no route has this path. A trailing slash is not redirected away
+            # (app.py: Starlette's redirect reflected the Host header); say so instead.
+            slash = request.url.path.endswith("/") and request.url.path != "/"
+            hint = "; Pacer's paths have no trailing slash" if slash else ""
+            item = ErrorItem(["path"], code, f"no such path{hint}")
+            return error_response(404, [item], headers)
         return error_response(exc.status_code, [ErrorItem([], code, str(exc.detail))], headers)
 
     async def on_redis_down(_: Request, __: Exception) -> JSONResponse:

@@ -5,23 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 
 from services.ingest.auth import Principal
 from services.ingest.context import IngestContext, context, known_city, principal
 from services.ingest.errors import error_responses
-from services.ingest.progress_view import city_view, province_view
+from services.ingest.progress_view import city_view
 from shared.domain.progress import city_progress
 from shared.store.state import read_city_states
 
 router = APIRouter(prefix="/v1")
 
 
-@router.get("/progress")
+@router.get("/progress", response_model=dict[str, Any])
 async def progress(
     ctx: Annotated[IngestContext, Depends(context)], _: Annotated[Principal, Depends(principal)]
-) -> dict[str, Any]:
-    states = await read_city_states(ctx.redis, list(ctx.targets.cities))
-    return province_view(ctx.targets, states, ctx.clock.now())
+) -> Response:
+    return Response(await ctx.province_progress.get(), media_type="application/json")
 
 
 @router.get("/cities/{city}/progress", responses=error_responses(404))

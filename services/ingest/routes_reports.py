@@ -1,10 +1,11 @@
-"""``POST /v1/cities/{city}/reports/{kind}`` and ``GET /v1/reports/{report_id}``."""
+"""``POST /v1/cities/{city}/reports/{kind}`` (the reads: ``routes_report_reads``)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -12,9 +13,9 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
+from services.ingest import routes_report_reads, routes_sites
 from services.ingest.auth import Principal, forbidden
 from services.ingest.context import (
-    IngestContext,
     authenticated,
     context,
     known_city,
@@ -22,13 +23,14 @@ from services.ingest.context import (
 )
 from services.ingest.errors import (
     ApiError,
-    ErrorItem,
+    ErrorList,
     ErrorsBody,
     backlog_full,
     error_responses,
     from_pydantic,
 )
 from services.ingest.observability import request_metrics
+from services.ingest.store import SiteCheck
 from services.ingest.validation import check_report, json_body
 from shared.domain.state import ReportKind
 from shared.wire import (
@@ -37,9 +39,10 @@ from shared.wire import (
     Report,
     ReportEnvelope,
     ReportId,
-    ReportRecord,
     SitesReport,
     encode_submission,
+    site_elsewhere_message,
+    site_limit_message,
 )
 
 router = APIRouter(prefix="/v1")
@@ -95,21 +98,13 @@ async def _submit(
     report = await json_body(request, REPORT_MODELS[kind], "the report")
     report_id = _report_id(report, idempotency_key)
     now = ctx.clock.now()
-    errors = check_report(report, now, ctx.targets.gigabit)
+    errors = check_report(report, now, ctx.targets, city)
     site_ids = [s.site_id for s in report.sites] if isinstance(report, SitesReport) else []
     if errors or dry_run:
-        # The accept script checks the site owners of a report it may store (one round trip);
-        # a report already refused, or only previewed, looks them up here, so its 422 lists
-        # every error, the owners' last, as it always has.
-        owners = await ctx.store.site_owners(site_ids)
-        errors += _registered_elsewhere(
-            site_ids,
-            [
-                (i, owners[site])
-                for i, site in enumerate(site_ids)
-                if owners.get(site, city) != city
-            ],
-        )
+        # The accept script checks the sites of a report it may store (one round trip); a
+        # report already refused, or only previewed, runs its check alone, so its 422 lists
+        # every error, the sites' last, as it always has.
+        _add_site_errors(errors, site_ids, await ctx.store.check_sites(city, site_ids), who)
         if errors:
             raise ApiError(422, errors)
     if dry_run:
@@ -125,8 +120,8 @@ async def _submit(
     payload, fingerprint = encode_submission(city, kind, report)
     envelope = ReportEnvelope(report_id, city, kind, now, payload)
     outcome = await ctx.store.accept(envelope, fingerprint, site_ids)
-    if outcome.result == "elsewhere":
-        raise ApiError(422, _registered_elsewhere(site_ids, outcome.elsewhere))
+    if outcome.result == "refused":
+        raise ApiError(422, _add_site_errors(ErrorList(), site_ids, outcome.sites, who))
     if outcome.result == "backpressure":
         request_metrics(request).backpressure_rejections.inc()
         raise backlog_full(outcome.backlog, ctx.store.max_backlog)
@@ -141,22 +136,30 @@ async def _submit(
     return _answer(
         {"report_id": report_id, "status": status, "received_at": outcome.received_at.isoformat()},
         status_code=status_code,
-        headers={"Location": f"/v1/reports/{report_id}"},
+        headers={"Location": f"/v1/cities/{city}/reports/{report_id}"},
     )
 
 
-def _registered_elsewhere(
-    site_ids: list[str], owners: Iterable[tuple[int, str]]
-) -> list[ErrorItem]:
-    """``owners``: (position in the report, owning city) of the sites another city holds."""
-    return [
-        ErrorItem(
+def _add_site_errors(
+    errors: ErrorList, site_ids: list[str], check: SiteCheck, who: Principal
+) -> ErrorList:
+    """The sites held by other cities (named to admin and viewer tokens only), then the city's
+    ceiling if the report would take it over. Up to 10,000 sites may be held elsewhere: only the
+    listed ones get a message."""
+    for index, owner in check.elsewhere:
+        named = owner if who.sees_site_owners else None
+        errors.add(
             ["body", "sites", index, "site_id"],
             "site_registered_elsewhere",
-            f"site {site_ids[index]!r} is registered to {owner}",
+            functools.partial(site_elsewhere_message, site_ids[index], named),
         )
-        for index, owner in owners
-    ]
+    if check.over_limit:
+        errors.add(
+            ["body", "sites"],
+            "site_limit_exceeded",
+            site_limit_message(check.unregistered, check.registered, check.limit),
+        )
+    return errors
 
 
 def _answer(
@@ -235,20 +238,7 @@ for _kind, _model in REPORT_MODELS.items():
     )
 
 
-@router.get(
-    "/reports/{report_id}",
-    response_model=ReportRecord,
-    response_model_exclude_none=True,
-    responses=error_responses(404),
-)
-async def get_report(
-    report_id: str,
-    ctx: Annotated[IngestContext, Depends(context)],
-    _: Annotated[Principal, Depends(principal)],
-) -> ReportRecord:
-    record = await ctx.store.record(report_id)
-    if record is None:
-        raise ApiError.single(
-            404, "unknown_report", f"no report {report_id!r}", loc=["path", "report_id"]
-        )
-    return record
+# The reads of the records and the site registry's one route ride on this router, so the app
+# includes the reports' routes as one.
+router.include_router(routes_report_reads.router)
+router.include_router(routes_sites.router)

@@ -12,11 +12,20 @@ with XDEL, which Pacer never does) and absent before Redis 7.0; the script then 
 still in the stream: an overestimate by at most what the aggregator acknowledged since its last
 trim (every 10 s), never an underestimate, since trimming keeps every entry a group still needs.
 
-Site owners: a 5G report whose sites are registered to another city (``names.SITE_OWNER_KEY``)
-is refused before anything else, with each such site's position and owner, and nothing is written:
-the same answer, in the same order of checks, as the ingest's own look-up before the script did it
-(one round trip instead of two). It comes before "duplicate" and "conflict" as that look-up did.
-The ids are looked up in chunks: Lua's ``unpack`` cannot spread 10,000 arguments at once.
+Sites: a 5G report is refused before anything else when one of its sites is registered to
+another city (``names.SITE_OWNER_KEY``), with each such site's position and owner, and nothing is
+written: the same answer, in the same order of checks, as the ingest's own look-up before the
+script did it (one round trip instead of two). It comes before "duplicate" and "conflict" as that
+look-up did. The ids are looked up in chunks: Lua's ``unpack`` cannot spread 10,000 arguments at
+once. A report that would take its city past its ceiling of registered site ids (the ones it
+holds plus the report's ids nobody holds yet) is refused too, after "duplicate" and "conflict"
+(a retry of an accepted report is answered as before). In mode ``check`` the script only reports
+what it found about the sites and writes nothing: the dry run and a report refused for other
+reasons use it, so those rules live here only.
+
+Report ids are scoped to their city: the record is the city's (``names.report_key``) and the
+accepted report joins the city's index. A record an older Pacer stored at the pre-v2 key for this
+city is handed back (``legacy``): the store moves it under the city and runs the script again.
 
 If the stream has vanished (a Redis wiped empty) it recreates the consumer groups at id 0 first,
 so no consumer can miss the entry.
@@ -24,37 +33,62 @@ so no consumer can miss the entry.
 
 from __future__ import annotations
 
-# KEYS: 1 report record, 2 reports stream, 3 site owners (site_id -> city).
+# KEYS: 1 report record, 2 reports stream, 3 site owners (site_id -> city), 4 the city's sites
+#       (registered to it), 5 the city's report index, 6 the id's pre-v2 record.
 # ARGV: 1 fingerprint, 2 received_at, 3 city, 4 kind, 5 report_id, 6 payload,
-#       7 max backlog (0: no bound), 8 number of consumer groups n, 9..8+n consumer groups,
-#       9+n.. the report's site ids in order (none for a gigabit report).
-# Returns {result, received_at, backlog, ...}: result accepted, duplicate, conflict, backpressure
-# or elsewhere; backlog is the slowest group's backlog the script saw (0 when it did not look);
-# after "elsewhere" come pairs (0-based position of the site in the report, city it belongs to).
+#       7 max backlog (0: no bound), 8 most site ids a city may hold (0: no bound),
+#       9 mode (store or check), 10 receipt as epoch seconds (the index score),
+#       11 number of consumer groups n, 12..11+n consumer groups,
+#       12+n.. the report's site ids in order (none for a gigabit report).
+# Returns {result, received_at, backlog, registered, unregistered, ...}: result accepted,
+# duplicate, conflict, backpressure, legacy, refused (sites registered elsewhere or over the
+# ceiling) or checked (mode check); backlog is the slowest group's backlog the script saw (0 when
+# it did not look); registered is how many site ids the city holds and unregistered how many of
+# the report's ids nobody holds (both 0 when the report names no new id); then pairs (0-based
+# position of the site in the report, city it belongs to) for the sites held elsewhere.
 ACCEPT = r"""
-local groups = tonumber(ARGV[8])
-local first_site = 9 + groups
-local elsewhere = {'elsewhere', ARGV[2], 0}
+local groups = tonumber(ARGV[11])
+local first_site = 12 + groups
+local city = ARGV[3]
+local sites = {'refused', ARGV[2], 0, 0, 0}
+local unregistered = 0
 for from = first_site, #ARGV, 1000 do
   local to = math.min(from + 999, #ARGV)
   local owners = redis.call('HMGET', KEYS[3], unpack(ARGV, from, to))
   for i = 1, #owners do
-    if owners[i] and owners[i] ~= ARGV[3] then
-      elsewhere[#elsewhere + 1] = from + i - 1 - first_site
-      elsewhere[#elsewhere + 1] = owners[i]
+    if not owners[i] then
+      unregistered = unregistered + 1
+    elseif owners[i] ~= city then
+      sites[#sites + 1] = from + i - 1 - first_site
+      sites[#sites + 1] = owners[i]
     end
   end
 end
-if #elsewhere > 3 then return elsewhere end
-local previous = redis.call('HMGET', KEYS[1], 'fingerprint', 'received_at')
-if previous[1] then
-  if previous[1] == ARGV[1] then return {'duplicate', previous[2], 0} end
-  return {'conflict', previous[2], 0}
+local max_sites = tonumber(ARGV[8])
+local over = false
+if unregistered > 0 then
+  local registered = redis.call('HLEN', KEYS[4])
+  sites[4], sites[5] = registered, unregistered
+  over = max_sites > 0 and registered + unregistered > max_sites
 end
+if ARGV[9] == 'check' then
+  sites[1] = 'checked'
+  return sites
+end
+if #sites > 5 then return sites end
+local previous = redis.call('HMGET', KEYS[1], 'fingerprint', 'received_at')
+if not previous[1] and redis.call('HGET', KEYS[6], 'city') == city then
+  return {'legacy', ARGV[2], 0, 0, 0}
+end
+if previous[1] then
+  if previous[1] == ARGV[1] then return {'duplicate', previous[2], 0, 0, 0} end
+  return {'conflict', previous[2], 0, 0, 0}
+end
+if over then return sites end
 local max_backlog = tonumber(ARGV[7])
 local backlog = 0
 if redis.call('EXISTS', KEYS[2]) == 0 then
-  for i = 9, 8 + groups do
+  for i = 12, 11 + groups do
     redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[i], '0', 'MKSTREAM')
   end
 elseif max_backlog > 0 then
@@ -76,11 +110,49 @@ elseif max_backlog > 0 then
     end
     if behind > backlog then backlog = behind end
   end
-  if backlog >= max_backlog then return {'backpressure', ARGV[2], backlog} end
+  if backlog >= max_backlog then return {'backpressure', ARGV[2], backlog, 0, 0} end
 end
-local entry_id = redis.call('XADD', KEYS[2], '*', 'report_id', ARGV[5], 'city', ARGV[3],
+local entry_id = redis.call('XADD', KEYS[2], '*', 'report_id', ARGV[5], 'city', city,
   'kind', ARGV[4], 'received_at', ARGV[2], 'payload', ARGV[6])
-redis.call('HSET', KEYS[1], 'report_id', ARGV[5], 'city', ARGV[3], 'kind', ARGV[4],
+redis.call('HSET', KEYS[1], 'report_id', ARGV[5], 'city', city, 'kind', ARGV[4],
   'status', 'accepted', 'received_at', ARGV[2], 'fingerprint', ARGV[1], 'entry_id', entry_id)
-return {'accepted', ARGV[2], backlog}
+redis.call('ZADD', KEYS[5], ARGV[10], ARGV[5])
+return {'accepted', ARGV[2], backlog, 0, 0}
+"""
+
+# An admin releases a site id: it leaves its owner's registry and, if the owner holds it in
+# service, that city's count of the day it was commissioned on. The owner is read by the caller
+# first (the keys depend on it) and checked again here: "moved" means another city took it
+# meanwhile (released and reported again), and the caller reads and tries again.
+# KEYS: 1 site owners, 2 the owner's sites, 3 the owner's site-days. ARGV: 1 site_id, 2 owner.
+# Returns {'released', owner, 1 if it counted as in service else 0}, {'unknown'} or {'moved'}.
+RELEASE_SITE = r"""
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if not owner then return {'unknown'} end
+if owner ~= ARGV[2] then return {'moved'} end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local stored = redis.call('HGET', KEYS[2], ARGV[1])
+local in_service = 0
+if stored then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  local live, day = string.match(stored, '^[^\t]*\t([^\t]*)\t([^\t]*)')
+  if live == 'in_service' then
+    in_service = 1
+    if redis.call('HINCRBY', KEYS[3], day, -1) <= 0 then redis.call('HDEL', KEYS[3], day) end
+  end
+end
+return {'released', owner, in_service}
+"""
+
+# One page of a city's reports, newest first: the ids after ``before`` (none: from the newest).
+# KEYS: 1 the city's report index. ARGV: 1 how many, 2 before ('' for the first page).
+# Returns the ids, or false when ``before`` is not one of the city's reports.
+REPORT_PAGE = r"""
+local start = 0
+if ARGV[2] ~= '' then
+  local rank = redis.call('ZREVRANK', KEYS[1], ARGV[2])
+  if not rank then return false end
+  start = rank + 1
+end
+return redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[1]) - 1)
 """

@@ -1,19 +1,24 @@
-"""The ingest's Redis operations: accept a report, look up site owners, preview, read records."""
+"""The ingest's Redis operations: accept a report, check its sites, preview, read the records,
+release a site id."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from redis.asyncio import Redis
 
 from services.ingest import scripts
 from shared import names
+from shared.domain.state import ReportKind
+from shared.store.report_records import adopt_legacy_record, receipt_score
 from shared.wire import (
     GigabitReport,
     Report,
     ReportEnvelope,
+    ReportPage,
     ReportRecord,
     ReportSummary,
     SitesReport,
@@ -21,22 +26,54 @@ from shared.wire import (
 
 
 @dataclass(frozen=True)
+class SiteCheck:
+    """What the accept script found about a 5G report's site ids."""
+
+    elsewhere: tuple[tuple[int, str], ...] = ()
+    """(position in the report, owning city) of each site another city holds."""
+    registered: int = 0
+    """Site ids the city holds (0 when the report names no id nobody holds)."""
+    unregistered: int = 0
+    """The report's site ids nobody holds yet: storing it would register them to the city."""
+    limit: int = 0
+    """The most site ids a city may hold (0: no bound)."""
+
+    @property
+    def over_limit(self) -> bool:
+        return self.limit > 0 and self.registered + self.unregistered > self.limit
+
+
+@dataclass(frozen=True)
 class Acceptance:
     result: str
-    """accepted, duplicate, conflict, backpressure or elsewhere (refused: nothing was stored)."""
+    """accepted, duplicate, conflict, backpressure or refused (nothing was stored)."""
     received_at: datetime
     backlog: int = 0
     """The reports the slowest consumer group still had to work through (0 if not looked at)."""
-    elsewhere: tuple[tuple[int, str], ...] = ()
-    """For elsewhere: (position in the report, owning city) of each site another city holds."""
+    sites: SiteCheck = SiteCheck()
+    """For refused: the sites held elsewhere, or the count that takes the city over its limit."""
+
+
+@dataclass(frozen=True)
+class Released:
+    former_owner: str
+    was_in_service: bool
+
+
+MAX_RELEASE_TRIES = 5
 
 
 class ReportStore:
-    def __init__(self, redis: Redis, max_backlog: int = 0) -> None:
-        """``max_backlog``: refuse new reports while this many wait to be applied; 0: no bound."""
+    def __init__(self, redis: Redis, max_backlog: int = 0, max_sites_per_city: int = 0) -> None:
+        """``max_backlog``: refuse new reports while this many wait to be applied;
+        ``max_sites_per_city``: refuse a report that would register more site ids to its city.
+        0: no bound."""
         self._redis = redis
         self._max_backlog = max_backlog
+        self._max_sites = max_sites_per_city
         self._accept = redis.register_script(scripts.ACCEPT)
+        self._release = redis.register_script(scripts.RELEASE_SITE)
+        self._page = redis.register_script(scripts.REPORT_PAGE)
 
     @property
     def max_backlog(self) -> int:
@@ -46,10 +83,38 @@ class ReportStore:
         self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str] = ()
     ) -> Acceptance:
         """Stores the report unless ``site_ids`` (a 5G report's, in order) holds a site registered
-        to another city, the id is already taken, or the backlog is full."""
+        to another city or would take the city past its limit, the id is already taken in the
+        city, or the backlog is full."""
+        raw = await self._run_accept(envelope, fingerprint, site_ids, "store")
+        if raw[0] == "legacy":  # an older Pacer's record of this id for this city: move it
+            await adopt_legacy_record(self._redis, envelope.report_id)
+            raw = await self._run_accept(envelope, fingerprint, site_ids, "store")
+        return Acceptance(
+            str(raw[0]), datetime.fromisoformat(str(raw[1])), int(raw[2]), self._site_check(raw)
+        )
+
+    async def check_sites(self, city: str, site_ids: Sequence[str]) -> SiteCheck:
+        """What ``accept`` would say about these sites, writing nothing (dry runs, and reports
+        refused for other reasons, list these errors too)."""
+        if not site_ids:
+            return SiteCheck(limit=self._max_sites)
+        # mode check reads only the city and the site ids of what it is given
+        envelope = ReportEnvelope("", city, ReportKind.SITES, datetime.now(UTC), "")
+        return self._site_check(await self._run_accept(envelope, "", site_ids, "check"))
+
+    async def _run_accept(
+        self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str], mode: str
+    ) -> list[Any]:
         groups = names.STREAM_GROUPS[names.REPORTS_STREAM]
-        raw = await self._accept(
-            keys=[names.report_key(envelope.report_id), names.REPORTS_STREAM, names.SITE_OWNER_KEY],
+        raw: list[Any] = await self._accept(
+            keys=[
+                names.report_key(envelope.city, envelope.report_id),
+                names.REPORTS_STREAM,
+                names.SITE_OWNER_KEY,
+                names.city_sites_key(envelope.city),
+                names.city_reports_key(envelope.city),
+                names.legacy_report_key(envelope.report_id),
+            ],
             args=[
                 fingerprint,
                 envelope.received_at.isoformat(),
@@ -58,26 +123,78 @@ class ReportStore:
                 envelope.report_id,
                 envelope.payload,
                 self._max_backlog,
+                self._max_sites,
+                mode,
+                receipt_score(envelope.received_at),
                 len(groups),
                 *groups,
                 *site_ids,
             ],
         )
-        elsewhere = tuple((int(raw[i]), str(raw[i + 1])) for i in range(3, len(raw), 2))
-        return Acceptance(str(raw[0]), datetime.fromisoformat(str(raw[1])), int(raw[2]), elsewhere)
+        return raw
 
-    async def site_owners(self, site_ids: list[str]) -> dict[str, str]:
-        """site_id -> city for the ids already registered (``accept`` checks them itself)."""
-        if not site_ids:
-            return {}
-        owners = await self._redis.hmget(names.SITE_OWNER_KEY, site_ids)
-        return {site: str(owner) for site, owner in zip(site_ids, owners, strict=True) if owner}
-
-    async def record(self, report_id: str) -> ReportRecord | None:
-        fields = await self._redis.hgetall(names.report_key(report_id))
-        return (
-            ReportRecord.from_hash({str(k): str(v) for k, v in fields.items()}) if fields else None
+    def _site_check(self, raw: list[Any]) -> SiteCheck:
+        return SiteCheck(
+            elsewhere=tuple((int(raw[i]), str(raw[i + 1])) for i in range(5, len(raw), 2)),
+            registered=int(raw[3]),
+            unregistered=int(raw[4]),
+            limit=self._max_sites,
         )
+
+    async def record(
+        self, city: str, report_id: str, *, name_owners: bool = False
+    ) -> ReportRecord | None:
+        """The city's report with this id; ``name_owners``: its errors may say which city holds a
+        site id it claimed."""
+        fields = await self._redis.hgetall(names.report_key(city, report_id))
+        return _record(fields, name_owners) if fields else None
+
+    async def cities_with(self, report_id: str, cities: Sequence[str]) -> list[str]:
+        """The cities (of ``cities``) that have a report with this id."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for city in cities:
+                pipe.exists(names.report_key(city, report_id))
+            found = await pipe.execute()
+        return [city for city, exists in zip(cities, found, strict=True) if exists]
+
+    async def page(
+        self, city: str, limit: int, before: str | None, *, name_owners: bool = False
+    ) -> ReportPage | None:
+        """Up to ``limit`` of the city's reports, newest first, received before the report
+        ``before`` (from the newest when None); None when ``before`` is not one of its reports."""
+        ids = await self._page(keys=[names.city_reports_key(city)], args=[limit + 1, before or ""])
+        if ids is None:
+            return None
+        shown = [str(i) for i in ids[:limit]]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for report_id in shown:
+                pipe.hgetall(names.report_key(city, report_id))
+            records = await pipe.execute()
+        return ReportPage(
+            reports=[_record(fields, name_owners) for fields in records if fields],
+            next_before=shown[-1] if len(ids) > limit else None,
+        )
+
+    async def release_site(self, site_id: str) -> Released | None:
+        """Takes the site id from its owner (None if nobody holds it)."""
+        for _ in range(MAX_RELEASE_TRIES):
+            found = await self._redis.hget(names.SITE_OWNER_KEY, site_id)
+            if found is None:
+                return None
+            owner = str(found)
+            raw = await self._release(
+                keys=[
+                    names.SITE_OWNER_KEY,
+                    names.city_sites_key(owner),
+                    names.city_site_days_key(owner),
+                ],
+                args=[site_id, owner],
+            )
+            if raw[0] == "released":
+                return Released(str(raw[1]), bool(int(raw[2])))
+            if raw[0] == "unknown":
+                return None
+        raise RuntimeError(f"site {site_id!r} changed owner {MAX_RELEASE_TRIES} times meanwhile")
 
     async def preview(self, city: str, report: Report) -> ReportSummary:
         """What applying the report now would do (the aggregator's rules, without writing)."""
@@ -103,6 +220,12 @@ class ReportStore:
             else:
                 summary.updated += 1
         return summary
+
+
+def _record(fields: Mapping[Any, Any], name_owners: bool) -> ReportRecord:
+    return ReportRecord.from_hash(
+        {str(k): str(v) for k, v in fields.items()}, name_owners=name_owners
+    )
 
 
 def _stored_as_of_and_value(stored: str, is_site: bool) -> tuple[str, str]:

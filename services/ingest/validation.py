@@ -3,27 +3,38 @@ targets (pure: no I/O)."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import math
 import threading
-from datetime import datetime
+from collections.abc import Generator
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from services.ingest.errors import ApiError, ErrorItem, from_pydantic
+from services.ingest import site_errors
+from services.ingest.census import crowded_body
+from services.ingest.context import context
+from services.ingest.errors import ApiError, ErrorItem, ErrorList, add_pydantic
 from shared.domain.calendar import Period, local_date
-from shared.domain.targets import GigabitProgram
+from shared.domain.targets import GigabitProgram, Indicator, Targets
 from shared.wire import GigabitReport, Report, SitesReport
+from shared.wire_alerts import SubscriptionRequest
 
 _Model = TypeVar("_Model", bound=BaseModel)
+_T = TypeVar("_T")
+
+MANY_ERRORS = 1_000
+"""More problems than this in one parse are not turned into Python objects all at once
+(``ValidationError.errors()``: ~3 us and ~1 kB each here)."""
 
 
 async def json_body(request: Request, model: type[_Model], what: str) -> _Model:
     """The request's body as ``model``: 415 unless it is ``application/json`` ("send ``what`` as
-    application/json"); 422 listing every problem if ``model`` refuses it, or if an object names
-    a member twice (see ``duplicate_keys``)."""
+    application/json"); 422 listing its problems (``parse_body``)."""
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise ApiError.single(
@@ -33,14 +44,81 @@ async def json_body(request: Request, model: type[_Model], what: str) -> _Model:
             loc=["header", "Content-Type"],
         )
     body = await request.body()
+    return await _yielding(parse_body(body, model, context(request).targets))
+
+
+def parse_body(body: bytes, model: type[_Model], targets: Targets) -> Generator[None, None, _Model]:
+    """``body`` as ``model``, or an ApiError (422) listing its problems, at most ``MAX_ERRORS``
+    of them and the number of the others: a body holding more strings than a valid one can
+    (``census``), what pydantic refuses, a name twice in one object (``duplicate_keys``). Yields
+    where a long refusal may hand the event loop back (``run_now`` drives it without)."""
+    most, known = _most_strings(model, targets)
+    crowded = crowded_body(body, most, _A_VALID[model], known)
+    if crowded is not None:
+        raise crowded
     try:
         parsed = model.model_validate_json(body)
     except ValidationError as exc:
-        raise from_pydantic(exc) from exc
+        errors = ErrorList()
+        if issubclass(model, SitesReport) and _stopped_at_a_site(exc):
+            yield from site_errors.every_error(body, errors)
+        else:
+            add_pydantic(errors, exc)
+        raise ApiError(422, errors) from exc
     duplicates = duplicate_keys(body)
     if duplicates:
         raise ApiError(422, duplicates)
     return parsed
+
+
+def run_now(steps: Generator[None, None, _T]) -> _T:
+    """What ``steps`` returns, run without pause (tests, command-line tools)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+async def _yielding(steps: Generator[None, None, _T]) -> _T:
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        await asyncio.sleep(0)
+
+
+_A_VALID: dict[type[BaseModel], str] = {
+    SitesReport: "a 5G-sites report",
+    GigabitReport: "a gigabit report",
+    SubscriptionRequest: "a subscription",
+}
+
+
+def _most_strings(model: type[BaseModel], targets: Targets) -> tuple[int, str]:
+    """The most JSON strings a valid body of ``model`` holds, and what it may name (for the
+    message of a refusal)."""
+    if model is GigabitReport:
+        keys = [indicator.key for indicator in targets.gigabit.indicators]
+        known = f" (report_id, period, as_of, indicators; the indicators: {', '.join(keys)})"
+        return GigabitReport.most_strings(len(keys)), known
+    if model is SitesReport:
+        return SitesReport.most_strings(), ""
+    if model is SubscriptionRequest:
+        return SubscriptionRequest.most_strings(), ""
+    raise TypeError(f"no string budget for {model.__name__}")
+
+
+def _stopped_at_a_site(exc: ValidationError) -> bool:
+    """Whether the fail-fast parse stopped at a bad site (others may be bad too), or found more
+    problems than are worth describing at once: then ``site_errors`` lists them."""
+    if exc.error_count() > MANY_ERRORS:
+        return True
+    return any(
+        len(error["loc"]) > 1 and error["loc"][0] == "sites"
+        for error in exc.errors(include_url=False, include_context=False, include_input=False)
+    )
 
 
 def check_dates(report: Report, now: datetime) -> list[ErrorItem]:
@@ -70,68 +148,95 @@ def check_dates(report: Report, now: datetime) -> list[ErrorItem]:
     return errors
 
 
-def check_sites(report: SitesReport) -> list[ErrorItem]:
-    errors: list[ErrorItem] = []
+def check_sites(report: SitesReport, errors: ErrorList) -> None:
     first_seen: dict[str, int] = {}
     for index, site in enumerate(report.sites):
-        loc: list[str | int] = ["body", "sites", index]
         if site.site_id in first_seen:
-            errors.append(
-                ErrorItem(
-                    [*loc, "site_id"],
-                    "duplicate_site_id",
-                    f"site_id {site.site_id!r} is already at sites[{first_seen[site.site_id]}]",
-                )
+            errors.add(
+                ["body", "sites", index, "site_id"],
+                "duplicate_site_id",
+                functools.partial(_already_at, site.site_id, first_seen[site.site_id]),
             )
         else:
             first_seen[site.site_id] = index
         if site.commissioned_on > report.as_of:
-            errors.append(
-                ErrorItem(
-                    [*loc, "commissioned_on"],
-                    "commissioned_after_as_of",
-                    f"commissioned_on {site.commissioned_on} is after as_of {report.as_of}",
-                )
+            errors.add(
+                ["body", "sites", index, "commissioned_on"],
+                "commissioned_after_as_of",
+                functools.partial(_after_as_of, site.commissioned_on, report.as_of),
             )
-    return errors
 
 
-def check_indicators(report: GigabitReport, program: GigabitProgram) -> list[ErrorItem]:
-    errors: list[ErrorItem] = []
+def _already_at(site_id: str, first: int) -> str:
+    return f"site_id {site_id!r} is already at sites[{first}]"
+
+
+def _after_as_of(commissioned_on: date, as_of: date) -> str:
+    return f"commissioned_on {commissioned_on} is after as_of {as_of}"
+
+
+UNIT_CEILINGS = {"percent": 100.0, "per 10k": 1_000.0}
+"""contract section 3, for an indicator whose targets entry gives no maximum: a percentage above
+100 or more than 1,000 5G sites per 10,000 residents is a typo (``1e300`` was accepted). An
+entry's own ``max`` stands (household gigabit coverage can reach 500 %)."""
+
+
+def value_bounds(indicator: Indicator, population: int | None) -> tuple[float, float]:
+    """The range a reported value of ``indicator`` must be in: never below zero (nothing Pacer
+    tracks is negative), and a number of users never above the city's ``population``."""
+    low = max(0.0, indicator.minimum if indicator.minimum is not None else 0.0)
+    high = indicator.maximum
+    if high is None:
+        high = UNIT_CEILINGS.get(indicator.unit, math.inf)
+    if indicator.unit == "users" and population is not None:
+        high = min(high, float(population))
+    return low, high
+
+
+def check_indicators(
+    report: GigabitReport,
+    program: GigabitProgram,
+    errors: ErrorList,
+    city: str = "the city",
+    population: int | None = None,
+) -> None:
     if not report.indicators:
-        errors.append(ErrorItem(["body", "indicators"], "empty", "report at least one indicator"))
+        errors.add(["body", "indicators"], "empty", "report at least one indicator")
+    known = ", ".join(i.key for i in program.indicators)
     for key, value in report.indicators.items():
         loc: list[str | int] = ["body", "indicators", key]
         indicator = program.indicator(key)
         if indicator is None:
-            known = ", ".join(i.key for i in program.indicators)
-            errors.append(
-                ErrorItem(loc, "unknown_indicator", f"unknown indicator {key!r}; known: {known}")
-            )
+            errors.add(loc, "unknown_indicator", f"unknown indicator {key!r}; known: {known}")
             continue
-        low = indicator.minimum if indicator.minimum is not None else -math.inf
-        high = indicator.maximum if indicator.maximum is not None else math.inf
-        if not low <= value <= high:
-            errors.append(
-                ErrorItem(
-                    loc,
-                    "out_of_range",
-                    f"{key} must be between {low:g} and {high:g}, got {value:g}",
-                )
+        low, high = value_bounds(indicator, population)
+        if indicator.unit == "users" and population is not None and value > high:
+            errors.add(
+                loc,
+                "above_population",
+                f"{key} {value:,.0f} is more than {city}'s population ({population:,})",
+            )
+        elif not low <= value <= high:
+            errors.add(
+                loc,
+                "out_of_range",
+                f"{key} must be between {low:g} and {high:g}, got {value:g}",
             )
         elif indicator.integer and value != int(value):
-            errors.append(
-                ErrorItem(loc, "not_an_integer", f"{key} counts {indicator.unit}: a whole number")
-            )
-    return errors
+            errors.add(loc, "not_an_integer", f"{key} counts {indicator.unit}: a whole number")
 
 
-def check_report(report: Report, now: datetime, program: GigabitProgram) -> list[ErrorItem]:
-    errors = check_dates(report, now)
+def check_report(
+    report: Report, now: datetime, targets: Targets, city: str | None = None
+) -> ErrorList:
+    """Every problem of ``report`` against "now" and the targets (the city's, when given: its
+    population bounds the number of users it reports)."""
+    errors = ErrorList(check_dates(report, now))
     if isinstance(report, SitesReport):
-        errors += check_sites(report)
+        check_sites(report, errors)
     else:
-        errors += check_indicators(report, program)
+        population = targets.cities[city].population if city in targets.cities else None
+        check_indicators(report, targets.gigabit, errors, city or "the city", population)
     return errors
 
 

@@ -189,6 +189,8 @@ class Targets:
     """Retired city id -> why (e.g. laiwu, merged into Jinan)."""
     baselines_verified: bool = True
     """False while the cities' baseline sites are an illustrative allocation."""
+    max_sites_per_city: int = 100_000
+    """The most site ids one city may hold registered (``limits.max_sites_per_city``)."""
     _windows: dict[ReportKind, ReportingWindow | None] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )

@@ -162,6 +162,10 @@ class _Retired(_Strict):
     note: str = ""
 
 
+class _Limits(_Strict):
+    max_sites_per_city: int = Field(100_000, ge=1)
+
+
 class _TargetsFile(_Strict):
     jurisdiction: Literal["shandong", "national"] = "shandong"
     """Whose cities the file lists. ``shandong`` (the default) accepts only the province's 16
@@ -173,6 +177,7 @@ class _TargetsFile(_Strict):
     cities: list[_City] = Field(min_length=1)
     programs: list[_Program] = Field(min_length=1)
     retired_cities: list[_Retired] = []
+    limits: _Limits = _Limits()
 
 
 def _check_cities(doc: _TargetsFile) -> None:
@@ -320,6 +325,7 @@ def _to_domain(doc: _TargetsFile) -> Targets:
         retired_cities={k: "no longer a city of the province" for k in RETIRED_CITY_CODES}
         | {r.id: r.note for r in doc.retired_cities},
         baselines_verified=doc.site_baseline.verified,
+        max_sites_per_city=doc.limits.max_sites_per_city,
     )
 
 

@@ -71,6 +71,8 @@ def test_the_active_alerts_are_those_the_final_state_implies(soak: SoakResult) -
 def test_no_alert_transition_is_notified_twice_and_each_one_arrives(soak: SoakResult) -> None:
     assert soak.verdict.notifications_distinct > 0
     assert soak.verdict.double_notifications == []
+    assert soak.verdict.misgrouped == []
+    assert soak.verdict.transitions_notified >= soak.verdict.notifications_distinct
     assert soak.verdict.bad_signatures == 0, soak.verdict.bad_signature_examples
     assert soak.verdict.notification_mismatch == []
 

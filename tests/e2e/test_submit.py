@@ -213,7 +213,7 @@ def test_bad_rows_are_named_by_line_and_nothing_of_their_report_is_stored(
         7: "lat: latitude 40.1 is outside Shandong's bounding box",
         12: "operator: Input should be 'china_mobile'",
         15: "commissioned_on: Input should be a valid date",
-        20: "site_id: site 'QD-000000' is registered to qingdao (site_registered_elsewhere)",
+        20: "site_id: site 'QD-000000' is registered to another city (site_registered_elsewhere)",
     }
     for line_number, text in expected.items():
         assert any(line.startswith(f"{sites}:{line_number}: {text}") for line in lines), lines
@@ -239,7 +239,7 @@ def test_errors_the_server_finds_are_traced_to_the_ndjson_line(
     )
 
     assert result.returncode == 1
-    assert f"{sites}:4: site_id: site 'QD-000000' is registered to qingdao" in result.stderr
+    assert f"{sites}:4: site_id: site 'QD-000000' is registered to another city" in result.stderr
     assert f"{sites}: period: period 2024-08 has not begun (period_in_future)" in result.stderr
     assert " rejected " in result.stdout
 

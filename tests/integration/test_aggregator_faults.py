@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import redis
 
 from shared import names
 from shared.wire import ReportEnvelope
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, CITY_TOKENS
 from tests.support.processes import RedisServer, Service, wait_until
 from tests.support.reports import bearer, site, sites_report
 
@@ -41,10 +42,11 @@ def ingest(env: dict[str, str], tmp_path: Path) -> Iterator[Service]:
     service.stop()
 
 
-def applied_count(redis_client: redis.Redis, report_ids: list[str]) -> int:
+def applied_count(redis_client: redis.Redis, reports: list[tuple[str, str]]) -> int:
+    """``reports``: (city, report_id) pairs."""
     pipe = redis_client.pipeline()
-    for report_id in report_ids:
-        pipe.hget(names.report_key(report_id), "status")
+    for city, report_id in reports:
+        pipe.hget(names.report_key(city, report_id), "status")
     return sum(1 for status in pipe.execute() if status == "applied")
 
 
@@ -65,7 +67,7 @@ def test_a_killed_aggregator_loses_nothing_and_counts_nothing_twice(
         sites = [site(f"{city}-{number:03d}-{i:03d}") for i in range(100)]
         reports.append((city, sites_report(*sites, report_id=f"bulk-{number:03d}")))
         truth[city] += 100
-    report_ids = [body["report_id"] for _, body in reports]
+    report_ids = [(city, body["report_id"]) for city, body in reports]
 
     aggregator = Service("aggregator", env, tmp_path / "aggregator.log").start()
     answers: list[int] = []
@@ -98,7 +100,7 @@ def test_a_killed_aggregator_loses_nothing_and_counts_nothing_twice(
     assert redis_client.xlen(names.DEAD_LETTER_STREAM) == 0
     # one progress event per applied report, none twice
     events = redis_client.xrange(names.PROGRESS_STREAM)
-    assert sorted(e[1]["report_id"] for e in events) == sorted(report_ids)
+    assert sorted(e[1]["report_id"] for e in events) == sorted(r for _, r in report_ids)
 
 
 def test_a_poison_entry_is_dead_lettered_after_n_attempts_and_does_not_block_the_rest(
@@ -117,7 +119,7 @@ def test_a_poison_entry_is_dead_lettered_after_n_attempts_and_does_not_block_the
             "poison", "jinan", "5g-sites", datetime.now(UTC), '{"sites": "not a list"}'
         )  # type: ignore[arg-type]
         redis_client.hset(
-            names.report_key("poison"),
+            names.report_key("jinan", "poison"),
             mapping={
                 "report_id": "poison",
                 "city": "jinan",
@@ -139,7 +141,8 @@ def test_a_poison_entry_is_dead_lettered_after_n_attempts_and_does_not_block_the
 
         aggregator = Service("aggregator", env, tmp_path / "aggregator.log").start()
         try:
-            wait_until(lambda: applied_count(redis_client, ["before", "after"]) == 2, timeout=10)
+            applied = [("jinan", "before"), ("jinan", "after")]
+            wait_until(lambda: applied_count(redis_client, applied) == 2, timeout=10)
             # the good reports did not wait for the poison's retries
             assert redis_client.xlen(names.DEAD_LETTER_STREAM) == 0
             wait_until(lambda: redis_client.xlen(names.DEAD_LETTER_STREAM) == 2, timeout=30)
@@ -157,33 +160,66 @@ def test_a_poison_entry_is_dead_lettered_after_n_attempts_and_does_not_block_the
     assert dead["-"]["garbage"] == "not a report at all"
     assert record["status"] == "rejected"
     assert "could not be applied in 3 attempts" in record["reason"]
+    [error] = record["errors"]
+    assert error["code"] == "dead_lettered" and error["loc"] == []
+    assert error["message"] == record["reason"]
+    # counted as a rejected report; the garbage entry was no report of any city
+    assert redis_client.hgetall(names.REPORTS_REJECTED_KEY) == {"jinan|5g-sites|dead_lettered": "1"}
     assert redis_client.xpending(names.REPORTS_STREAM, names.AGGREGATOR_GROUP)["pending"] == 0
     assert in_service_by_city(redis_client)["jinan"] == 2
 
 
-def test_two_cities_racing_for_one_site_id_apply_the_first_and_reject_the_second(
+def test_two_cities_racing_for_site_ids_apply_the_first_and_reject_the_second_with_its_errors(
     env: dict[str, str], ingest: Service, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
+    shared_ids = [f"SHARED-{n:03d}" for n in range(150)]
+    qingdao_sites = [site("QD-1", lat=36.07, lon=120.38)]
+    qingdao_sites += [site(s, lat=36.07, lon=120.38) for s in shared_ids]
     with httpx.Client(base_url=ingest.url, timeout=10, headers=ADMIN) as api:
         # Both pass ingest: neither is registered until the aggregator applies one.
-        first = sites_report(site("SHARED-1"), report_id="jinan-claims")
-        second = sites_report(site("SHARED-1", lat=36.07, lon=120.38), report_id="qingdao-claims")
+        first = sites_report(*(site(s) for s in shared_ids), report_id="claims")
+        second = sites_report(*qingdao_sites, report_id="claims")
         assert api.post("/v1/cities/jinan/reports/5g-sites", json=first).status_code == 202
         assert api.post("/v1/cities/qingdao/reports/5g-sites", json=second).status_code == 202
         aggregator = Service("aggregator", env, tmp_path / "aggregator.log").start()
         try:
             wait_until(
-                lambda: api.get("/v1/reports/qingdao-claims").json()["status"] != "accepted",
+                lambda: api.get("/v1/cities/qingdao/reports/claims").json()["status"] != "accepted",
                 timeout=10,
             )
         finally:
             aggregator.stop()
-        assert api.get("/v1/reports/jinan-claims").json()["status"] == "applied"
-        rejected = api.get("/v1/reports/qingdao-claims").json()
+        assert api.get("/v1/cities/jinan/reports/claims").json()["status"] == "applied"
+        rejected = api.get("/v1/cities/qingdao/reports/claims").json()
+        as_qingdao = api.get(
+            "/v1/cities/qingdao/reports/claims", headers=bearer(CITY_TOKENS["qingdao"])
+        ).json()
+
     assert rejected["status"] == "rejected"
-    assert rejected["reason"] == "site SHARED-1 is registered to jinan"
-    assert redis_client.hget(names.SITE_OWNER_KEY, "SHARED-1") == "jinan"
-    assert in_service_by_city(redis_client) == {"jinan": 1, "qingdao": 0, "zibo": 0, "linyi": 0}
+    errors = rejected["errors"]
+    assert len(errors) == 100  # contract §3: at most 100, the 100th says how many
+    assert errors[0] == {
+        "loc": ["body", "sites", 1, "site_id"],
+        "code": "site_registered_elsewhere",
+        "message": "site 'SHARED-000' is registered to jinan",
+    }
+    assert [e["loc"][2] for e in errors[:99]] == list(range(1, 100))
+    assert errors[99] == {
+        "loc": ["body", "sites"],
+        "code": "too_many_errors",
+        "message": "150 errors in all; the first 99 are listed",
+    }
+    # a city token learns that another city holds the sites, not which
+    assert as_qingdao["errors"][0]["message"] == "site 'SHARED-000' is registered to another city"
+    assert "jinan" not in json.dumps(as_qingdao)
+    assert redis_client.hgetall(names.REPORTS_REJECTED_KEY) == {
+        "qingdao|5g-sites|site_registered_elsewhere": "1"
+    }
+    assert redis_client.hget(names.SITE_OWNER_KEY, "SHARED-001") == "jinan"
+    assert not redis_client.hexists(names.SITE_OWNER_KEY, "QD-1")  # rejected whole
+    assert not redis_client.smembers(names.city_periods_key("qingdao", "5g-sites"))
+    assert in_service_by_city(redis_client) == {"jinan": 150, "qingdao": 0, "zibo": 0, "linyi": 0}
+    assert redis_client.xlen(names.DEAD_LETTER_STREAM) == 0  # a rejection is no dead letter
 
 
 def test_reports_left_pending_by_a_dead_consumer_are_reclaimed(
@@ -202,7 +238,7 @@ def test_reports_left_pending_by_a_dead_consumer_are_reclaimed(
     assert redis_client.xpending(names.REPORTS_STREAM, names.AGGREGATOR_GROUP)["pending"] == 1
     aggregator = Service("aggregator", env, tmp_path / "aggregator.log").start()
     try:
-        wait_until(lambda: applied_count(redis_client, ["orphan"]) == 1, timeout=15)
+        wait_until(lambda: applied_count(redis_client, [("zibo", "orphan")]) == 1, timeout=15)
     finally:
         aggregator.stop()
     assert redis_client.xpending(names.REPORTS_STREAM, names.AGGREGATOR_GROUP)["pending"] == 0

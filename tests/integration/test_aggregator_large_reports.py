@@ -100,7 +100,13 @@ def test_a_site_of_another_city_rejects_the_whole_large_report(
     redis_client.hset(names.SITE_OWNER_KEY, "JN-01999", "qingdao")
     sites = [site(f"JN-{n:05d}") for n in range(2500)]
     outcome = apply("taken", sites_report(*sites))
-    assert outcome.result == "rejected"
-    assert outcome.reason == "site JN-01999 is registered to qingdao"
+    assert (outcome.result, outcome.errors) == ("rejected", 1)
+    [error] = json.loads(str(redis_client.hget(names.report_key("jinan", "taken"), "errors")))
+    assert error == {
+        "loc": ["body", "sites", 1999, "site_id"],
+        "code": "site_registered_elsewhere",
+        "site_id": "JN-01999",
+        "owner": "qingdao",
+    }
     assert redis_client.hlen(names.city_sites_key("jinan")) == 0
     assert days(redis_client) == {}

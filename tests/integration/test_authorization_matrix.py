@@ -61,10 +61,26 @@ def _submit_sites(api: httpx.Client, headers: dict[str, str]) -> httpx.Response:
     return api.post("/v1/cities/jinan/reports/5g-sites", json=body, headers=headers)
 
 
-def _read_report(api: httpx.Client, headers: dict[str, str]) -> httpx.Response:
-    submitted = _submit_sites(api, ADMIN)
-    assert submitted.status_code == 202, submitted.text
-    return api.get(f"/v1/reports/{submitted.json()['report_id']}", headers=headers)
+def _read_report(path: str) -> Send:
+    """Reads a report of jinan's (submitted first) at ``path``, its id in place of ``{id}``."""
+
+    def send(api: httpx.Client, headers: dict[str, str]) -> httpx.Response:
+        submitted = _submit_sites(api, ADMIN)
+        assert submitted.status_code == 202, submitted.text
+        return api.get(path.format(id=submitted.json()["report_id"]), headers=headers)
+
+    return send
+
+
+MATRIX_SITE = "MATRIX-SITE-1"
+
+
+def _register_matrix_site(redis_client: redis.Redis) -> None:
+    """As the aggregator registers an applied site (the matrix runs no aggregator)."""
+    record = "v\tin_service\t2024-06-01\tchina_mobile\t36.65\t117.12\t\t"
+    redis_client.hset(names.SITE_OWNER_KEY, MATRIX_SITE, "jinan")
+    redis_client.hset(names.city_sites_key("jinan"), MATRIX_SITE, record)
+    redis_client.hset(names.city_site_days_key("jinan"), "2024-06-01", 1)
 
 
 def _subscription(api: httpx.Client) -> str:
@@ -82,6 +98,8 @@ def _get(path: str) -> Send:
 class Row:
     send: Send
     expected: dict[str, int]
+    prepare: Callable[[redis.Redis], None] | None = None
+    """Sets up the store before the call (what the route needs that the API cannot make)."""
 
 
 def _statuses(
@@ -94,6 +112,9 @@ WRITE = _statuses(401, 401, 202, 403, 403, 202)
 """A city writes its own city only; an admin anything; a viewer nothing."""
 READ = _statuses(401, 401, 200, 200, 200, 200)
 """Any valid token reads."""
+READ_BY_ID_ALONE = _statuses(401, 401, 200, 404, 200, 200)
+"""``/v1/reports/{id}``: a city token reads its own city's report there; another city's id is
+as unknown to it as an id nobody used (it reads that report at the city's path)."""
 PUBLIC = _statuses(200, 200, 200, 200, 200, 200)
 """Probes, scrapes and the API's documentation need no token."""
 
@@ -105,9 +126,23 @@ def _admin_only(status: int) -> dict[str, int]:
 MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/v1/cities/{city}/reports/gigabit"): Row(_submit_gigabit, WRITE),
     ("POST", "/v1/cities/{city}/reports/5g-sites"): Row(_submit_sites, WRITE),
-    ("GET", "/v1/reports/{report_id}"): Row(_read_report, READ),
+    ("GET", "/v1/reports/{report_id}"): Row(_read_report("/v1/reports/{id}"), READ_BY_ID_ALONE),
+    ("GET", "/v1/cities/{city}/reports/{report_id}"): Row(
+        _read_report("/v1/cities/jinan/reports/{id}"), READ
+    ),
+    ("GET", "/v1/cities/{city}/reports"): Row(_get("/v1/cities/jinan/reports"), READ),
+    ("POST", "/v1/sites/{site_id}/release"): Row(
+        lambda api, headers: api.post(f"/v1/sites/{MATRIX_SITE}/release", headers=headers),
+        _admin_only(200),
+        prepare=_register_matrix_site,
+    ),
     ("GET", "/v1/progress"): Row(_get("/v1/progress"), READ),
     ("GET", "/v1/cities/{city}/progress"): Row(_get("/v1/cities/jinan/progress"), READ),
+    ("GET", "/v1/cities/{city}/history"): Row(
+        _get("/v1/cities/jinan/history?program=5g-2025"), READ
+    ),
+    ("GET", "/v1/history"): Row(_get("/v1/history?program=5g-2025"), READ),
+    ("GET", "/v1/export.csv"): Row(_get("/v1/export.csv?month=2024-06"), READ),
     ("GET", "/v1/alerts"): Row(_get("/v1/alerts"), READ),
     ("POST", "/v1/subscriptions"): Row(
         lambda api, headers: api.post(
@@ -191,6 +226,8 @@ def test_each_caller_gets_the_contracts_status_on_each_route(
     api: httpx.Client, redis_client: redis.Redis, route: tuple[str, str], caller: str
 ) -> None:
     row = MATRIX[route]
+    if row.prepare is not None:
+        row.prepare(redis_client)
     response = row.send(api, CALLERS[caller])
     assert response.status_code == row.expected[caller], response.text[:500]
     if response.status_code in (401, 403):
@@ -206,7 +243,10 @@ def assert_refused_left_no_trace(route: tuple[str, str], redis_client: redis.Red
     """A refused write changed nothing: only what the row's own set-up made is there."""
     method, path = route
     if method == "POST" and "/reports/" in path:
-        assert not redis_client.keys(names.report_key("*"))
+        assert not redis_client.keys(names.report_key("*", "*"))
+    if path.startswith("/v1/sites/"):
+        assert redis_client.hget(names.SITE_OWNER_KEY, MATRIX_SITE) == "jinan"
+        assert redis_client.hlen(names.city_site_days_key("jinan")) == 1
     if path.startswith("/v1/subscriptions"):
         made_by_set_up = 1 if "{subscription_id}" in path else 0
         assert redis_client.hlen(names.SUBSCRIPTIONS_KEY) == made_by_set_up

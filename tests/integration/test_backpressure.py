@@ -92,7 +92,7 @@ def test_a_report_over_the_backlog_bound_gets_503_with_retry_after_and_is_not_st
     assert f"{MAX_BACKLOG} reports are waiting" in error["message"]
     assert "same report_id" in error["message"]
     assert redis_client.xlen(names.REPORTS_STREAM) == MAX_BACKLOG
-    assert not redis_client.exists(names.report_key("one-too-many"))
+    assert not redis_client.exists(names.report_key("jinan", "one-too-many"))
     assert api.get("/v1/reports/one-too-many", headers=JINAN).status_code == 404
     assert rejections(api) == before + 1
 
@@ -120,7 +120,7 @@ def test_the_refused_report_is_accepted_under_the_same_id_once_the_aggregator_dr
     make_service("aggregator", service_env)
     wait_until(
         lambda: all(
-            redis_client.hget(names.report_key(f"queued-{n}"), "status") == "applied"
+            redis_client.hget(names.report_key("jinan", f"queued-{n}"), "status") == "applied"
             for n in range(MAX_BACKLOG)
         ),
         timeout=15,
@@ -130,7 +130,8 @@ def test_the_refused_report_is_accepted_under_the_same_id_once_the_aggregator_dr
     assert retried.status_code == 202
     assert retried.json()["report_id"] == "retried"
     wait_until(
-        lambda: redis_client.hget(names.report_key("retried"), "status") == "applied", timeout=15
+        lambda: redis_client.hget(names.report_key("jinan", "retried"), "status") == "applied",
+        timeout=15,
     )
     assert redis_client.hexists(names.city_sites_key("jinan"), "JN-RETRIED")
 
@@ -155,7 +156,7 @@ def test_concurrent_reports_through_two_ingest_instances_never_pass_the_bound_to
 
     assert sorted(statuses) == [202] * MAX_BACKLOG + [503] * (len(urls) - MAX_BACKLOG)
     assert redis_client.xlen(names.REPORTS_STREAM) == MAX_BACKLOG
-    assert len(redis_client.keys(names.report_key("race-*"))) == MAX_BACKLOG
+    assert len(redis_client.keys(names.report_key("jinan", "race-*"))) == MAX_BACKLOG
 
 
 def test_a_retry_of_an_accepted_report_answers_duplicate_even_over_the_bound(
@@ -186,7 +187,7 @@ def test_a_dry_run_is_answered_whatever_the_backlog(
     assert response.json()["status"] == "valid"
     assert rejections(api) == refused_before  # not a refusal
     assert redis_client.xlen(names.REPORTS_STREAM) == MAX_BACKLOG  # and nothing appended
-    assert not redis_client.exists(names.report_key("just-checking"))
+    assert not redis_client.exists(names.report_key("jinan", "just-checking"))
 
 
 def test_pacer_client_waits_retry_after_and_resubmits_the_same_report_id(
@@ -210,7 +211,7 @@ def test_pacer_client_waits_retry_after_and_resubmits_the_same_report_id(
     assert response.status_code == 202
     assert response.json()["report_id"] == "from-the-cli"
     assert waits == [5.0]
-    assert redis_client.hget(names.report_key("from-the-cli"), "status") == "accepted"
+    assert redis_client.hget(names.report_key("jinan", "from-the-cli"), "status") == "accepted"
     assert redis_client.xlen(names.REPORTS_STREAM) == MAX_BACKLOG + 1
 
 

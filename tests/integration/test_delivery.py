@@ -1,7 +1,8 @@
 """Webhook delivery against a real redis-server and real HTTP receivers on loopback.
 
 ``fan_out`` and ``DeliveryWorker`` run in the test's event loop, exactly as the alerting service
-wires them; the receivers are HTTP servers in threads.
+wires them; the receivers are HTTP servers in threads. Each test writes alerts-stream entries as
+the evaluator does (one group's notifications each); one test writes the format of before.
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ from services.alerting.delivery import DeliveryWorker, fan_out
 from services.alerting.delivery.signing import verify
 from services.ingest.subscriptions_store import SubscriptionStore
 from shared import names
-from shared.domain.alert_lifecycle import Event, Notification
+from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
 from shared.domain.alerts import Alert
 from shared.settings import Settings
-from shared.wire_alerts import Subscription, SubscriptionFilters, notification_fields
+from shared.wire_alerts import (
+    Subscription,
+    SubscriptionFilters,
+    encode_active,
+    group_entry_fields,
+    v1_notification_fields,
+)
 from shared.wire_deliveries import DeliveryRecord
 from tests.support.webhooks import WebhookReceiver
 
@@ -88,16 +95,24 @@ def alert_notification(
 async def subscribe(
     store: Redis, receiver: WebhookReceiver, name: str, **options: Any
 ) -> Subscription:
+    """As the API does: the creation entry is fanned out too (nothing is active: no delivery)."""
     subscription = Subscription(
         id=f"sub_{name}", url=receiver.url, secret=SECRET, created_at=STARTS_AT, **options
     )
-    await SubscriptionStore(store).create(subscription)
+    entry_id = await SubscriptionStore(store).create(subscription)
+    await store.xreadgroup(names.DELIVERY_GROUP, "test", {names.ALERTS_STREAM: ">"})
+    fields = await stream_fields(store, entry_id)
+    assert await fan_out(store, entry_id, fields, delivery_settings()) == 0
     return subscription
 
 
-async def publish(store: Redis, notification: Notification) -> str:
-    """Append to the alerts stream and read it as the delivery group (so it is pending)."""
-    entry_id = str(await store.xadd(names.ALERTS_STREAM, notification_fields(notification)))  # type: ignore[arg-type]
+async def publish(store: Redis, *notifications: Notification, v1: bool = False) -> str:
+    """Append one group's notifications to the alerts stream (``v1``: one notification in the
+    format of before grouping) and read it as the delivery group (so it is pending)."""
+    fields = (
+        v1_notification_fields(notifications[0]) if v1 else group_entry_fields([*notifications])
+    )
+    entry_id = str(await store.xadd(names.ALERTS_STREAM, fields))  # type: ignore[arg-type]
     await store.xreadgroup(names.DELIVERY_GROUP, "test", {names.ALERTS_STREAM: ">"})
     return entry_id
 
@@ -113,8 +128,10 @@ async def hash_of(store: Redis, key: str) -> dict[str, str]:
     return dict(found)
 
 
-async def notify(store: Redis, settings: Settings, notification: Notification) -> int:
-    entry_id = await publish(store, notification)
+async def notify(
+    store: Redis, settings: Settings, *notifications: Notification, v1: bool = False
+) -> int:
+    entry_id = await publish(store, *notifications, v1=v1)
     return await fan_out(store, entry_id, await stream_fields(store, entry_id), settings)
 
 
@@ -209,11 +226,11 @@ async def test_a_receiver_failing_three_times_gets_the_fourth_attempt_signed_wit
     assert body["version"] == "4"
     assert body["status"] == "firing"
     assert body["receiver"] == subscription.id
-    assert body["groupLabels"] == {"alertname": "FiveGBehindPlan"}
+    assert body["groupLabels"] == {"alertname": "FiveGBehindPlan", "program": "5g-2025"}
+    assert body["groupKey"] == '{}:{alertname="FiveGBehindPlan", program="5g-2025"}'
     assert body["commonLabels"]["city"] == "jinan"
     assert body["commonAnnotations"]["summary"] == "jinan is behind the 5g-2025 plan"
     assert body["externalURL"] == "https://pacer.example.test"
-    assert body["groupKey"]
     [alert] = body["alerts"]
     assert alert["status"] == "firing"
     assert alert["labels"] == alert_notification().alert.labels
@@ -264,7 +281,9 @@ async def test_a_silent_receiver_is_dead_lettered_while_a_healthy_one_is_served_
     records = await deliveries(store, dead_subscription.id)
     assert [r.status for r in records] == ["dead", "dead"]
     newest = records[0].public()
-    assert newest["alert"]["alertname"] == "FiveGBehindPlan"
+    [alert] = newest["alerts"]
+    assert (alert["alertname"], alert["event"]) == ("FiveGBehindPlan", "firing")
+    assert alert["labels"]["city"] == "qingdao"
     assert newest["event"] == "firing"
     assert newest["next_attempt_at"] is None
     assert [a["error"] for a in newest["attempts"]] == ["timeout"] * 3
@@ -306,6 +325,131 @@ async def test_subscribers_get_only_the_alerts_their_filters_and_send_resolved_a
     assert seen(no_resolved) == [("jinan", "firing"), ("qingdao", "firing")]
     resolved = next(r.json() for r in jinan_only.received if r.json()["status"] == "resolved")
     assert datetime.fromisoformat(resolved["alerts"][0]["endsAt"]) == STARTS_AT + timedelta(days=3)
+
+
+async def test_one_groups_notifications_reach_each_subscriber_as_one_delivery_of_what_it_wants(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    everything, jinan_only, no_resolved, heze_only = (
+        receivers(),
+        receivers(),
+        receivers(),
+        receivers(),
+    )
+    settings = delivery_settings()
+    await subscribe(store, everything, "everything")
+    await subscribe(store, jinan_only, "jinan", filters=SubscriptionFilters(cities=["jinan"]))
+    await subscribe(store, no_resolved, "no-resolved", send_resolved=False)
+    await subscribe(store, heze_only, "heze", filters=SubscriptionFilters(cities=["heze"]))
+    group = [
+        alert_notification("jinan"),
+        alert_notification("jinan", severity="critical"),
+        alert_notification("qingdao", Event.RESOLVED),
+    ]
+    async with running_worker(store, settings):
+        assert await notify(store, settings, *group) == 3
+        wanting = (everything, jinan_only, no_resolved)
+        await eventually(lambda: all(len(r.received) == 1 for r in wanting))
+        await asyncio.sleep(0.3)  # nothing else arrives later
+
+    def seen(receiver: WebhookReceiver) -> list[tuple[str, str, str]]:
+        [request] = receiver.received
+        body = request.json()
+        assert body["groupLabels"] == {"alertname": "FiveGBehindPlan", "program": "5g-2025"}
+        return [(a["labels"]["city"], a["labels"]["severity"], a["status"]) for a in body["alerts"]]
+
+    assert seen(everything) == [
+        ("jinan", "warning", "firing"),
+        ("jinan", "critical", "firing"),
+        ("qingdao", "warning", "resolved"),
+    ]
+    assert seen(jinan_only) == [("jinan", "warning", "firing"), ("jinan", "critical", "firing")]
+    assert seen(no_resolved) == [("jinan", "warning", "firing"), ("jinan", "critical", "firing")]
+    assert heze_only.received == []
+    assert everything.received[0].json()["status"] == "firing"
+    [record] = await deliveries(store, "sub_everything")
+    assert [(a["event"], a["labels"]["city"]) for a in record.public()["alerts"]] == [
+        ("firing", "jinan"),
+        ("firing", "jinan"),
+        ("resolved", "qingdao"),
+    ]
+
+
+async def test_an_entry_written_before_grouping_is_still_delivered(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    receiver = receivers()
+    settings = delivery_settings()
+    subscription = await subscribe(store, receiver, "upgraded")
+    async with running_worker(store, settings):
+        assert await notify(store, settings, alert_notification(), v1=True) == 1
+        await eventually(status_is(store, subscription.id, "delivered"))
+    [request] = receiver.received
+    body = request.json()
+    assert body["status"] == "firing"
+    assert [a["fingerprint"] for a in body["alerts"]] == [alert_notification().alert.fingerprint]
+    assert verify(SECRET, request.body, request.headers["x-pacer-signature"])
+
+
+# A new subscription ------------------------------------------------------------------------------
+
+
+async def test_a_new_subscription_gets_the_active_alerts_and_no_change_from_before_it(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    receiver = receivers()
+    settings = delivery_settings()
+    held = ActiveAlert(
+        alert_notification("heze").alert, STARTS_AT, STARTS_AT, absent_since=STARTS_AT
+    )
+    active = [
+        ActiveAlert(alert_notification(c).alert, STARTS_AT, STARTS_AT) for c in ("jinan", "qingdao")
+    ]
+    for record in [*active, held]:
+        await store.hset(names.ACTIVE_ALERTS_KEY, record.alert.fingerprint, encode_active(record))
+    # An evaluation's entry written before the subscription exists, fanned out after it does
+    # (the fan-out lagging behind): what it notified is in the snapshot already.
+    earlier = await publish(store, alert_notification("weihai"))
+    subscription = Subscription(
+        id="sub_late", url=receiver.url, secret=SECRET, created_at=STARTS_AT
+    )
+    created = await SubscriptionStore(store).create(subscription)
+    later = await publish(store, alert_notification("heze", Event.RESOLVED))
+    async with running_worker(store, settings):
+        for entry_id in (earlier, created, later):
+            await fan_out(store, entry_id, await stream_fields(store, entry_id), settings)
+        await eventually(lambda: len(receiver.received) == 2)
+        await asyncio.sleep(0.3)
+    # Sent concurrently: in either order.
+    first, second = sorted((r.json() for r in receiver.received), key=lambda b: b["status"])
+    assert first["status"] == "firing"
+    assert sorted(a["labels"]["city"] for a in first["alerts"]) == ["heze", "jinan", "qingdao"]
+    assert {a["status"] for a in first["alerts"]} == {"firing"}
+    assert {a["startsAt"] for a in first["alerts"]} == {STARTS_AT.isoformat()}
+    assert second["status"] == "resolved"
+    assert [a["labels"]["city"] for a in second["alerts"]] == ["heze"]
+    subscribed, notified = sorted(
+        await deliveries(store, subscription.id), key=lambda d: d.reason, reverse=True
+    )
+    assert (subscribed.reason, notified.reason) == ("subscribed", "notified")
+    assert (await store.xpending(names.ALERTS_STREAM, names.DELIVERY_GROUP))["pending"] == 0
+
+
+async def test_a_subscription_deleted_before_its_creation_entry_is_fanned_out_gets_nothing(
+    store: Redis, receivers: Callable[..., WebhookReceiver]
+) -> None:
+    record = ActiveAlert(alert_notification().alert, STARTS_AT, STARTS_AT)
+    await store.hset(names.ACTIVE_ALERTS_KEY, record.alert.fingerprint, encode_active(record))
+    subscription = Subscription(
+        id="sub_gone", url=receivers().url, secret=SECRET, created_at=STARTS_AT
+    )
+    created = await SubscriptionStore(store).create(subscription)
+    assert await SubscriptionStore(store).delete(subscription.id)
+    assert await store.hget(names.SUBSCRIPTION_ALERTS_FROM_KEY, subscription.id) is None
+    await store.xreadgroup(names.DELIVERY_GROUP, "test", {names.ALERTS_STREAM: ">"})
+    fields = await stream_fields(store, created)
+    assert await fan_out(store, created, fields, delivery_settings()) == 0
+    assert await store.zcard(names.DELIVERIES_DUE_KEY) == 0
 
 
 # Fan-out ----------------------------------------------------------------------------------------

@@ -148,8 +148,9 @@ def test_a_redis_crash_loses_no_report_answered_more_than_a_second_before_and_ap
     assert aggregator.process.poll() is None
     client = redis.Redis(port=redis_with_aof.port, decode_responses=True)
     try:
-        for report_id in accepted:
-            assert client.hget(names.report_key(report_id), "status") == "applied", report_id
+        for report_id in accepted:  # each id is one city's
+            statuses = {client.hget(names.report_key(c, report_id), "status") for c in sites}
+            assert statuses == {"applied", None}, report_id
         # Every entry acknowledged: nothing left to apply twice later.
         [group] = client.xinfo_groups(names.REPORTS_STREAM)
         assert group["pending"] == 0

@@ -1,4 +1,5 @@
-"""The exporter process against a real redis-server: contract §5's gauges, read at scrape time.
+"""The exporter process against a real redis-server: contract §5's gauges, read at scrape time
+(scrapes within ``SCRAPE_MAX_AGE_S`` share one read).
 
 State is written the way the aggregator writes it (entries on the reports stream, delivered to
 its group and applied by ``ReportApplier``); the expected numbers are worked out here from the
@@ -23,6 +24,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.aggregator.applier import Outcome, ReportApplier
+from services.exporter.main import SCRAPE_MAX_AGE_S
 from shared import names
 from shared.domain.alert_lifecycle import ActiveAlert
 from shared.domain.alerts import Alert
@@ -42,14 +44,14 @@ from tests.support.metrics import Samples, parse_samples, promtool_check_metrics
 from tests.support.processes import RedisServer, Service, wait_until
 
 CST = timezone(timedelta(hours=8))  # China Standard Time, no daylight saving
-STATUSES = ("on_track", "at_risk", "behind", "met", "missed")
+STATUSES = ("no_data", "on_track", "at_risk", "behind", "met", "missed")
 THRESHOLDS = {  # contract §1, gigabit-2024; bb_1000m_users is tracked only
     "household_gigabit_coverage_pct": 80,
     "pon_10g_port_share_pct": 25,
     "key_location_5g_reach_pct": 80,
     "bs_5g_per_10k": 12,
     "bb_500m_user_share_pct": 27,
-    "user_5g_share_pct": 27,
+    "user_5g_share_pct": 25,
 }
 CONTRACT_METRICS = (
     "pacer_5g_sites_in_service",
@@ -69,7 +71,13 @@ CONTRACT_METRICS = (
     "pacer_stream_pending_messages",
     "pacer_stream_lag_messages",
     "pacer_dead_letter_messages",
+    "pacer_program_judged_as_of_timestamp_seconds",
+    "pacer_report_latest_period",
 )
+
+
+COUNTERS = {"pacer_reports_rejected": "counter"}
+"""The families that are not gauges (by the parser's family name, without ``_total``)."""
 
 
 def scrape(service: Service) -> tuple[str, Samples]:
@@ -77,7 +85,7 @@ def scrape(service: Service) -> tuple[str, Samples]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     for family in text_string_to_metric_families(response.text):
-        assert family.type == "gauge", family.name
+        assert family.type == COUNTERS.get(family.name, "gauge"), family.name
     return response.text, parse_samples(response.text)
 
 
@@ -256,11 +264,21 @@ async def _aggregate(redis_url: str, now: datetime) -> Aggregation:
         await client.aclose()
 
 
-def plan_fraction(now: datetime, deadline_year: int) -> float:
+def linear_share(day_end: datetime, deadline_year: int) -> float:
     """Linear plan from 2024-01-01 00:00 to the end of 31 December of the deadline year (CST)."""
     start = datetime(2024, 1, 1, tzinfo=CST)
     end = datetime(deadline_year + 1, 1, 1, tzinfo=CST)
-    return (now - start) / (end - start)
+    return (day_end - start) / (end - start)
+
+
+# The clock reads 2024-07-15 12:00 (tests/conftest.py). June's reports were due by the end of
+# 2024-07-10, so the floor F is 2024-06-30; Jinan's latest 5G report is as of 2024-07-10, so its
+# site programmes are judged at the end of that day; its gigabit reports, at 2024-06-30.
+JINAN_SITES_JUDGED = datetime(2024, 7, 11, tzinfo=CST)
+GIGABIT_JUDGED = datetime(2024, 7, 1, tzinfo=CST)
+# The shipped 5g-2025 profile: 0.275 by the end of June, 0.40 by the end of September, linear
+# over the 92 days between: the end of 2024-07-10 is 10 of them.
+SHARE_5G_2025 = 0.275 + (0.40 - 0.275) * 10 / 92
 
 
 @pytest.fixture
@@ -292,22 +310,30 @@ def samples(scraped: tuple[str, Samples]) -> Samples:
     return scraped[1]
 
 
-def test_reads_the_state_at_every_scrape(
+def test_a_scrape_shows_the_state_read_at_most_the_max_age_before(
     exporter: Service, redis_server: RedisServer, now: datetime
 ) -> None:
     _, before = scrape(exporter)
     assert value(before, "pacer_5g_sites_in_service", city="jinan") == 18128
     asyncio.run(_aggregate(redis_server.url, now))
+    time.sleep(SCRAPE_MAX_AGE_S)  # scrapes within it share one read (issue 11)
     _, after = scrape(exporter)
     assert value(after, "pacer_5g_sites_in_service", city="jinan") == JINAN_IN_SERVICE
 
 
-def test_exports_every_contract_metric_as_a_gauge_that_promtool_accepts(
+def test_exports_every_contract_metric_with_its_type_and_promtool_accepts_them(
     scraped: tuple[str, Samples],
 ) -> None:
-    body, _ = scraped
+    body, samples = scraped
     for name in CONTRACT_METRICS:
         assert f"# TYPE {name} gauge\n" in body, name
+    # Reports answered 202 that the aggregator then rejected: Qingdao's claim on a Jinan site.
+    # The dead-lettered entry was no report of any city (never answered 202): not counted.
+    assert "# TYPE pacer_reports_rejected_total counter\n" in body
+    rejected, elsewhere = "pacer_reports_rejected_total", "site_registered_elsewhere"
+    assert value(samples, rejected, city="qingdao", kind="5g-sites", code=elsewhere) == 1
+    assert value(samples, rejected, city="jinan", kind="5g-sites", code=elsewhere) == 0
+    assert sum(samples[rejected].values()) == 1
     help_lines = [line for line in body.splitlines() if line.startswith("# HELP ")]
     assert all(len(line.split(" ", 3)[3]) > 30 for line in help_lines), help_lines
     result = promtool_check_metrics(body)
@@ -334,16 +360,12 @@ def test_site_programs_show_target_plan_to_date_attainment_and_status(
 ) -> None:
     target_2025 = 6345  # contract §1 quota
     target_2027 = math.ceil(30 * 9202432 / 10_000) - 18128  # 30 per 10k, less the baseline
-    planned_2025 = target_2025 * plan_fraction(now, 2025)
-    planned_2027 = target_2027 * plan_fraction(now, 2027)
-    # 4 of ~1706 planned new sites is behind (< 0.75); density is judged on the level:
-    # 18132 of ~19403 planned sites is on track (>= 0.90).
-    rollout_ratio = JINAN_NEW_IN_SERVICE / planned_2025
-    density_ratio = JINAN_IN_SERVICE / (18128 + planned_2027)
-    assert rollout_ratio < 0.75 and density_ratio >= 0.90
+    planned_2025 = target_2025 * SHARE_5G_2025  # 1,831.1
+    planned_2027 = target_2027 * linear_share(JINAN_SITES_JUDGED, 2027)  # 192 of 1,461 days
+    # 4 new sites against either plan is behind; 5g-2027 is judged on the increment too (v2)
     expected = {
-        "5g-2025": (target_2025, planned_2025, rollout_ratio, "behind"),
-        "5g-2027": (target_2027, planned_2027, density_ratio, "on_track"),
+        "5g-2025": (target_2025, planned_2025, JINAN_NEW_IN_SERVICE / planned_2025, "behind"),
+        "5g-2027": (target_2027, planned_2027, JINAN_NEW_IN_SERVICE / planned_2027, "behind"),
     }
     for program, (target, planned, ratio, status) in expected.items():
         labels = {"city": "jinan", "program": program}
@@ -351,6 +373,31 @@ def test_site_programs_show_target_plan_to_date_attainment_and_status(
         assert value(samples, "pacer_5g_sites_planned_new", **labels) == pytest.approx(planned)
         assert value(samples, "pacer_program_attainment_ratio", **labels) == pytest.approx(ratio)
         assert value(samples, "pacer_program_status", **labels, status=status) == 1
+        judged = value(samples, "pacer_program_judged_as_of_timestamp_seconds", **labels)
+        assert judged == JINAN_SITES_JUDGED.timestamp()
+
+
+def test_a_city_without_data_has_status_no_data_and_no_attainment(samples: Samples) -> None:
+    # zibo reported nothing; qingdao reported gigabit only (its 5G report was rejected)
+    attainment = samples["pacer_program_attainment_ratio"]
+    for city, program in [("zibo", "5g-2025"), ("zibo", "gigabit-2024"), ("qingdao", "5g-2027")]:
+        labels = {"city": city, "program": program}
+        assert frozenset(labels.items()) not in attainment
+        assert value(samples, "pacer_program_status", **labels, status="no_data") == 1
+        # judged at the floor: the end of 2024-06-30
+        judged = value(samples, "pacer_program_judged_as_of_timestamp_seconds", **labels)
+        assert judged == GIGABIT_JUDGED.timestamp()
+
+
+def test_latest_period_is_the_first_day_of_the_latest_month_reported(samples: Samples) -> None:
+    def labels(city: str, kind: str) -> frozenset[tuple[str, str]]:
+        return frozenset({"city": city, "kind": kind}.items())
+
+    assert samples["pacer_report_latest_period"] == {
+        labels("jinan", "5g-sites"): datetime(2024, 7, 1, tzinfo=CST).timestamp(),
+        labels("jinan", "gigabit"): datetime(2024, 6, 1, tzinfo=CST).timestamp(),  # not May's
+        labels("qingdao", "gigabit"): datetime(2024, 6, 1, tzinfo=CST).timestamp(),
+    }
 
 
 def test_program_status_is_one_hot_for_every_city_and_program(samples: Samples) -> None:
@@ -382,15 +429,17 @@ def test_gigabit_gauges_show_latest_values_thresholds_and_the_standard(samples: 
     assert per_indicator(samples, passing, city="zibo") == dict.fromkeys(THRESHOLDS, 0.0)
 
     expected = {  # city: (standard met, share of thresholded indicators passing, status)
-        "jinan": (0, 5 / 6, "behind"),
-        "qingdao": (1, 1.0, "met"),
-        "zibo": (0, 0.0, "at_risk"),  # nothing reported yet, nothing failing, deadline ahead
+        "jinan": (0, 5 / 6, "at_risk"),  # 0.833: under 0.90, not under 0.75
+        "qingdao": (1, 1.0, "on_track"),  # met only at the final judgement (end of 2024)
     }
     for city, (met, ratio, status) in expected.items():
         labels = {"city": city, "program": "gigabit-2024"}
         assert value(samples, "pacer_gigabit_standard_met", city=city) == met
         assert value(samples, "pacer_program_attainment_ratio", **labels) == pytest.approx(ratio)
         assert value(samples, "pacer_program_status", **labels, status=status) == 1
+        judged = value(samples, "pacer_program_judged_as_of_timestamp_seconds", **labels)
+        assert judged == GIGABIT_JUDGED.timestamp()
+    assert value(samples, "pacer_gigabit_standard_met", city="zibo") == 0
 
 
 def test_last_received_is_the_receipt_of_the_latest_applied_report(samples: Samples) -> None:
@@ -429,11 +478,12 @@ def test_alerts_firing_counts_the_active_alerts_by_name_and_severity(
     assert set(quiet["pacer_alerts_firing"].values()) == {0}
     assert len(quiet["pacer_alerts_firing"]) == 7 * 2  # every alertname x severity, as zeros
     for city in ("jinan", "heze"):
-        labels = {"alertname": "ReportOverdue", "severity": "warning", "program": "gigabit-2024"}
+        labels = {"alertname": "ReportOverdue", "severity": "warning"}
         alert = Alert(labels=labels | {"city": city, "kind": "gigabit"})
         redis_client.hset(
             names.ACTIVE_ALERTS_KEY, alert.fingerprint, encode_active(ActiveAlert(alert, now, now))
         )
+    time.sleep(SCRAPE_MAX_AGE_S)
     _, samples = scrape(exporter)
     assert value(samples, "pacer_alerts_firing", alertname="ReportOverdue", severity="warning") == 2
     assert (
@@ -486,6 +536,7 @@ def test_answers_503_quickly_while_redis_hangs_or_is_gone(
         assert "redis" in ready.json()["problems"]
         assert httpx.get(f"{exporter.url}/healthz", timeout=5).status_code == 200
 
+    time.sleep(SCRAPE_MAX_AGE_S)  # no shared read left to answer from
     os.kill(lonely_redis.process.pid, signal.SIGSTOP)  # accepts connections, answers nothing
     try:
         unavailable_within(1.5 + 2.0)  # the client's socket timeout, plus slack
@@ -493,5 +544,6 @@ def test_answers_503_quickly_while_redis_hangs_or_is_gone(
         os.kill(lonely_redis.process.pid, signal.SIGCONT)
     wait_until(lambda: httpx.get(f"{exporter.url}/metrics", timeout=5).status_code == 200)
 
+    time.sleep(SCRAPE_MAX_AGE_S)
     lonely_redis.stop()
     unavailable_within(1.0)

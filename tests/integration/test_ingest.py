@@ -59,7 +59,7 @@ def submit(
 
 def nothing_stored(redis_client: redis.Redis) -> bool:
     return redis_client.xlen(names.REPORTS_STREAM) == 0 and not redis_client.keys(
-        names.report_key("*")
+        names.report_key("*", "*")
     )
 
 
@@ -414,10 +414,15 @@ def test_a_site_registered_to_another_city_is_rejected(
         {
             "loc": ["body", "sites", 1, "site_id"],
             "code": "site_registered_elsewhere",
-            "message": "site 'QD-7' is registered to qingdao",
+            "message": "site 'QD-7' is registered to another city",  # a city learns no owner
         }
     ]
     assert redis_client.xlen(names.REPORTS_STREAM) == 1
+    # an admin learns which city holds it, in the submission and in the dry run
+    for params in ({}, {"dry_run": "true"}):
+        body = sites_report(site("JN-1"), site("QD-7"))
+        as_admin = submit(api, "jinan", "5g-sites", body, ADMIN, **params)
+        assert as_admin.json()["errors"][0]["message"] == "site 'QD-7' is registered to qingdao"
 
 
 def test_a_report_naming_sites_of_another_city_stores_nothing_and_its_owner_may_send_it(
@@ -433,7 +438,7 @@ def test_a_report_naming_sites_of_another_city_stores_nothing_and_its_owner_may_
         {
             "loc": ["body", "sites", index, "site_id"],
             "code": "site_registered_elsewhere",
-            "message": f"site 'QD-{index}' is registered to qingdao",
+            "message": f"site 'QD-{index}' is registered to another city",
         }
         for index in (1500, 2999)
     ]
@@ -587,7 +592,7 @@ def test_any_valid_token_reads_reports_and_progress(api: httpx.Client) -> None:
         api, "jinan", "gigabit", gigabit_report({"user_5g_share_pct": 40}), JINAN
     ).json()["report_id"]
     for headers in (VIEWER, QINGDAO, ADMIN):
-        assert api.get(f"/v1/reports/{report_id}", headers=headers).status_code == 200
+        assert api.get(f"/v1/cities/jinan/reports/{report_id}", headers=headers).status_code == 200
         assert api.get("/v1/progress", headers=headers).status_code == 200
         assert api.get("/v1/cities/jinan/progress", headers=headers).status_code == 200
     assert api.get("/v1/progress").status_code == 401
@@ -742,4 +747,4 @@ def test_a_burst_of_more_requests_than_redis_connections_waits_for_one_rather_th
     statuses = asyncio.run(send_all())
 
     assert statuses == [202] * burst
-    assert len(redis_client.keys(names.report_key("burst-*"))) == burst
+    assert len(redis_client.keys(names.report_key("*", "burst-*"))) == burst

@@ -104,8 +104,15 @@ def test_requests_without_a_valid_token_are_limited_per_client_address(
     tight_ingest: Service,
 ) -> None:
     with httpx.Client(base_url=tight_ingest.url) as api:
+        # Each guess claims another client address: no proxy is trusted (PACER_TRUSTED_PROXIES
+        # is empty), so from 127.0.0.1 too the claim changes nothing (uvicorn's default once
+        # believed it, and each guess got a fresh bucket).
         guesses = [
-            api.get("/v1/progress", headers=bearer(f"guess-{i}")).status_code for i in range(5)
+            api.get(
+                "/v1/progress",
+                headers=bearer(f"guess-{i}") | {"X-Forwarded-For": f"198.51.100.{i}"},
+            ).status_code
+            for i in range(5)
         ]
         anonymous = api.get("/v1/progress").status_code
         # A valid token from the same address has its own bucket.
@@ -127,3 +134,29 @@ def test_the_defaults_let_a_whole_province_submission_with_status_polling_throug
         # Status polls of reports not applied yet: the cheapest authenticated request.
         statuses = {api.get(f"/v1/reports/r-{n}").status_code for n in range(300)}
     assert statuses == {404}
+
+
+def test_only_a_listed_proxy_says_who_the_client_is(
+    tokens_file: Path, redis_server: RedisServer, make_service: Callable[..., Service]
+) -> None:
+    """PACER_TRUSTED_PROXIES=127.0.0.2: X-Forwarded-For from 127.0.0.2 names the client (each
+    client its own bucket); from 127.0.0.1, a peer not listed, it is ignored."""
+    env = {
+        "PACER_REDIS_URL": redis_server.url,
+        "PACER_TOKENS_FILE": str(tokens_file),
+        "PACER_TRUSTED_PROXIES": "127.0.0.2",
+    } | TIGHT
+    ingest = make_service("ingest", env)
+
+    def anonymous_statuses(source: str, clients: list[str]) -> list[int]:
+        transport = httpx.HTTPTransport(local_address=source)
+        with httpx.Client(base_url=ingest.url, transport=transport) as api:
+            return [
+                api.get("/v1/progress", headers={"X-Forwarded-For": client}).status_code
+                for client in clients
+            ]
+
+    five_clients = [f"203.0.113.{i}" for i in range(5)]
+    assert anonymous_statuses("127.0.0.2", five_clients) == [401] * 5
+    assert anonymous_statuses("127.0.0.2", ["192.0.2.7"] * 5) == [401, 401, 401, 429, 429]
+    assert anonymous_statuses("127.0.0.1", five_clients) == [401, 401, 401, 429, 429]

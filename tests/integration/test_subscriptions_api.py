@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +15,17 @@ import redis
 
 from services.alerting.delivery import fan_out
 from shared import names
-from shared.domain.alert_lifecycle import Event, Notification
+from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
 from shared.domain.alerts import Alert
 from shared.settings import Settings
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
-from shared.wire_alerts import notification_fields
+from shared.wire_alerts import (
+    SubscriptionCreated,
+    decode_alerts_entry,
+    encode_active,
+    group_entry_fields,
+)
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
 from tests.support.processes import RedisServer, Service, ingest_running
 from tests.support.reports import bearer
@@ -27,6 +34,7 @@ ADMIN = bearer(ADMIN_TOKEN)
 VIEWER = bearer(VIEWER_TOKEN)
 JINAN = bearer(CITY_TOKENS["jinan"])
 SECRET = "whsec-do-not-leak-4f9a1c"
+STARTED = datetime(2024, 7, 11, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +107,23 @@ def test_an_admin_creates_lists_and_deletes_a_subscription_and_never_sees_its_se
     again = api.delete(f"/v1/subscriptions/{subscription['id']}", headers=ADMIN)
     assert again.status_code == 404
     assert errors_of(again) == [(["path", "subscription_id"], "unknown_subscription")]
+
+
+def test_credentials_and_query_of_a_url_are_masked_wherever_the_api_shows_it(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    url = "https://hook-user:hook-pass@hooks.example.test/pacer?token=t0k3n"
+    created = create(api, url=url)
+    assert created.status_code == 201, created.text
+    shown = "https://***@hooks.example.test/pacer?***"
+    assert created.json()["url"] == shown
+    listed = api.get("/v1/subscriptions", headers=ADMIN).json()["subscriptions"]
+    assert [s["url"] for s in listed] == [shown]
+    for answer in (created.text, api.get("/v1/subscriptions", headers=ADMIN).text):
+        assert "hook-pass" not in answer and "t0k3n" not in answer
+    # Deliveries go to the whole URL: it is stored as given.
+    [stored] = redis_client.hvals(names.SUBSCRIPTIONS_KEY)  # type: ignore[misc]
+    assert json.loads(stored)["url"] == url
 
 
 def test_the_secret_never_reaches_the_log(api: httpx.Client, ingest: Service) -> None:
@@ -192,6 +217,32 @@ INVALID = [
     ),
     ("missing secret", {"url": "https://hooks.example.test/"}, ["body", "secret"], "missing"),
     ("short secret", subscription_body(secret="short"), ["body", "secret"], "string_too_short"),
+    # Once a plain-text 500: the resolver's IDNA codec refused these names (issue 11).
+    ("an empty label", subscription_body(url="http://a..b/"), ["body", "url"], "invalid_host"),
+    (
+        "a 64-letter label",
+        subscription_body(url=f"https://{'a' * 64}.example/hook"),
+        ["body", "url"],
+        "invalid_host",
+    ),
+    (
+        "a right-to-left override in a city filter",
+        subscription_body(filters={"cities": ["jinan", "\u202enanij"]}),
+        ["body", "filters", "cities", 1],
+        "forbidden_character",
+    ),
+    (
+        "a newline in the secret",
+        subscription_body(secret=SECRET + "\n"),
+        ["body", "secret"],
+        "forbidden_character",
+    ),
+    (
+        "65 city filters",
+        subscription_body(filters={"cities": ["jinan"] * 65}),
+        ["body", "filters", "cities"],
+        "too_long",
+    ),
 ]
 
 
@@ -242,26 +293,47 @@ def test_a_non_json_body_is_415_and_malformed_json_422(api: httpx.Client) -> Non
 # Deliveries ------------------------------------------------------------------------------------
 
 
-async def _fan_out_one(redis_url: str, city: str) -> str:
-    """What the alerting service does with one notification; the alert's fingerprint."""
+def test_a_created_subscription_is_announced_with_the_alerts_active_then(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    """The alerting service's fan-out turns the entry into the first deliveries (the ingest
+    writes no delivery itself); the subscription hears of later entries only."""
+    record = ActiveAlert(overdue("jinan"), STARTED, STARTED)
+    redis_client.hset(names.ACTIVE_ALERTS_KEY, record.alert.fingerprint, encode_active(record))
+    redis_client.set(names.ALERTS_STATE_FORMAT_KEY, "2")
+    subscription = create(api).json()
+
+    [(entry_id, fields)] = redis_client.xrange(names.ALERTS_STREAM)  # type: ignore[misc]
+    assert decode_alerts_entry(fields) == SubscriptionCreated(
+        subscription["id"], {record.alert.fingerprint: record}, "2"
+    )
+    assert redis_client.hget(names.SUBSCRIPTION_ALERTS_FROM_KEY, subscription["id"]) == entry_id
+    assert redis_client.zcard(names.DELIVERIES_DUE_KEY) == 0
+    assert api.delete(f"/v1/subscriptions/{subscription['id']}", headers=ADMIN).status_code == 204
+    assert redis_client.hlen(names.SUBSCRIPTION_ALERTS_FROM_KEY) == 0
+
+
+def overdue(city: str, kind: str = "gigabit") -> Alert:
+    return Alert(
+        labels={"alertname": "ReportOverdue", "severity": "warning", "city": city, "kind": kind},
+        annotations={
+            "summary": f"{city} has not reported",
+            "description": "due 2024/07/10 (7月10日)",
+        },
+    )
+
+
+async def _fan_out_one(redis_url: str, *cities: str) -> list[str]:
+    """What the alerting service does with one group's notifications; the alerts' fingerprints."""
     client = connect(redis_url)
     try:
         await ensure_groups(client)
-        alert = Alert(
-            labels={
-                "alertname": "ReportOverdue",
-                "severity": "warning",
-                "program": "gigabit-2024",
-                "city": city,
-                "kind": "gigabit",
-            },
-            annotations={"summary": f"{city} has not reported", "description": "due 2024-07-10"},
-        )
         at = Settings().make_clock().now()
-        notification = Notification(Event.FIRING, alert, at, None, at)
-        entry_id = str(await client.xadd(names.ALERTS_STREAM, notification_fields(notification)))  # type: ignore[arg-type]
-        assert await fan_out(client, entry_id, notification_fields(notification), Settings()) == 1
-        return alert.fingerprint
+        alerts = [overdue(city) for city in cities]
+        fields = group_entry_fields([Notification(Event.FIRING, a, at, None, at) for a in alerts])
+        entry_id = str(await client.xadd(names.ALERTS_STREAM, fields))  # type: ignore[arg-type]
+        assert await fan_out(client, entry_id, fields, Settings()) == 1
+        return [alert.fingerprint for alert in alerts]
     finally:
         await client.aclose()
 
@@ -274,7 +346,7 @@ def test_the_deliveries_listing_shows_each_notification_newest_first(
     assert empty.status_code == 200
     assert empty.json() == {"deliveries": []}
     first = asyncio.run(_fan_out_one(redis_server.url, "jinan"))
-    second = asyncio.run(_fan_out_one(redis_server.url, "heze"))
+    second = asyncio.run(_fan_out_one(redis_server.url, "heze", "binzhou"))
 
     response = api.get(f"/v1/subscriptions/{subscription['id']}/deliveries", headers=ADMIN)
     assert response.status_code == 200
@@ -282,21 +354,33 @@ def test_the_deliveries_listing_shows_each_notification_newest_first(
     assert set(newest) == {
         "id",
         "subscription_id",
+        "reason",
         "event",
-        "alert",
+        "group",
+        "alerts",
         "status",
         "attempts",
         "next_attempt_at",
         "created_at",
     }
     assert newest["subscription_id"] == subscription["id"]
+    assert newest["reason"] == "notified"
     assert newest["event"] == "firing"
-    assert newest["alert"]["alertname"] == "ReportOverdue"
+    assert newest["group"] == {"alertname": "ReportOverdue"}
+    assert newest["alerts"] == [
+        {
+            "event": "firing",
+            "fingerprint": fingerprint,
+            "alertname": "ReportOverdue",
+            "labels": overdue(city).labels,
+        }
+        for fingerprint, city in zip(second, ["heze", "binzhou"], strict=True)
+    ]
     assert newest["status"] == "pending"
     assert newest["attempts"] == []
     assert newest["next_attempt_at"] and newest["created_at"]
     assert newest["id"] != oldest["id"]
-    assert (newest["alert"]["fingerprint"], oldest["alert"]["fingerprint"]) == (second, first)
+    assert [a["fingerprint"] for a in oldest["alerts"]] == first
     assert SECRET not in response.text
     limited = api.get(
         f"/v1/subscriptions/{subscription['id']}/deliveries", params={"limit": 1}, headers=ADMIN

@@ -54,11 +54,13 @@ def target_missed(city: str) -> dict[str, Any]:
     )
 
 
-def indicator_below(city: str, indicator: str = "pon_10g_port_share_pct") -> dict[str, Any]:
+def indicator_below(
+    city: str, indicator: str = "pon_10g_port_share_pct", severity: str = "warning"
+) -> dict[str, Any]:
     return _alert(
         {
             "alertname": "GigabitIndicatorBelowThreshold",
-            "severity": "warning",
+            "severity": severity,
             "program": "gigabit-2024",
             "indicator": indicator,
         },
@@ -68,14 +70,9 @@ def indicator_below(city: str, indicator: str = "pon_10g_port_share_pct") -> dic
     )
 
 
-def report_overdue(city: str) -> dict[str, Any]:
+def report_overdue(city: str, severity: str = "warning") -> dict[str, Any]:
     return _alert(
-        {
-            "alertname": "ReportOverdue",
-            "severity": "warning",
-            "program": "gigabit-2024",
-            "kind": "gigabit",
-        },
+        {"alertname": "ReportOverdue", "severity": severity, "kind": "gigabit"},
         city=city,
         summary=f"{city.title()}'s gigabit report for 2024-06 is overdue (due 2024-07-10)",
         description="No gigabit report for 2024-06, due by the end of 2024-07-10.",
@@ -144,7 +141,8 @@ ROUTES = [
         "alertname=GigabitStandardNotMet severity=critical program=gigabit-2024",
         "ops-critical,gigabit-team",
     ),
-    ("alertname=ReportOverdue severity=warning program=5g-2025 kind=5g-sites", "fiveg-team"),
+    ("alertname=ReportOverdue severity=warning kind=5g-sites", "fiveg-team"),
+    ("alertname=ReportOverdue severity=critical kind=gigabit", "ops-critical,gigabit-team"),
     (
         "alertname=PacerServiceDown severity=critical component=pipeline service=ingest",
         "pipeline-oncall",
@@ -411,6 +409,50 @@ def test_a_pipeline_outage_mutes_report_overdue_until_it_resolves(
         lambda: any("ReportOverdue" in alertnames(b) for b in notifications(webhook)), timeout=15
     )
     assert in_alertmanager(alertmanager, "ReportOverdue")["status"]["inhibitedBy"] == []
+
+
+def test_a_warning_is_muted_while_its_critical_twin_fires_and_not_otherwise(
+    alertmanager: Alertmanager, webhook: WebhookReceiver
+) -> None:
+    criticals = [
+        indicator_below("jinan", severity="critical"),
+        report_overdue("jinan", "critical"),  # no program: it still pairs with its twin
+    ]
+    twins = [indicator_below("jinan"), report_overdue("jinan")]
+    unpaired = [
+        indicator_below("jinan", "user_5g_share_pct"),  # another indicator
+        indicator_below("qingdao"),  # another city
+        report_overdue("qingdao"),
+    ]
+    post(alertmanager, *criticals, *twins, *unpaired)
+
+    def listed() -> dict[tuple[str, ...], dict[str, Any]]:
+        return {key(a): a for a in alertmanager.alerts()}
+
+    def delivered() -> set[tuple[str, ...]]:
+        return {key(a) for b in notifications(webhook, "gigabit-team") for a in b["alerts"]}
+
+    wait_until(lambda: all(listed()[key(t)]["status"]["inhibitedBy"] for t in twins), timeout=15)
+    now = listed()
+    for twin, critical in zip(twins, criticals, strict=True):
+        assert now[key(twin)]["status"]["state"] == "suppressed"
+        assert now[key(twin)]["status"]["inhibitedBy"] == [now[key(critical)]["fingerprint"]]
+    for alert in [*criticals, *unpaired]:
+        assert now[key(alert)]["status"] == {"state": "active", "inhibitedBy": [], "silencedBy": []}
+    expected = {key(a) for a in [*criticals, *unpaired]}
+    wait_until(lambda: delivered() == expected, timeout=15)
+    time.sleep(1.5)  # a group timer more: the twins stay muted
+    assert delivered() == expected
+
+    post(alertmanager, *(resolved(c) for c in criticals))
+    wait_until(lambda: not any(listed()[key(t)]["status"]["inhibitedBy"] for t in twins), 15)
+    assert all(listed()[key(t)]["status"]["state"] == "active" for t in twins)
+    wait_until(lambda: {key(t) for t in twins} <= delivered(), timeout=15)
+
+
+def key(alert: dict[str, Any]) -> tuple[str, ...]:
+    labels = alert["labels"]
+    return tuple(labels.get(name, "") for name in ("alertname", "severity", "city", "indicator"))
 
 
 def test_critical_alerts_are_mailed_with_the_numbers_and_again_when_resolved(

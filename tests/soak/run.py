@@ -98,9 +98,7 @@ async def _run(config: SoakConfig, directory: Path) -> SoakResult:
         system.revive_exited()
         accepted = [report for log in logs for report in log.accepted]
         unresolved = [report for log in logs for report in log.unresolved]
-        result.drain_s = await verify.wait_drained(
-            redis, [r.report_id for r in accepted], config.drain_timeout_s
-        )
+        result.drain_s = await verify.wait_drained(redis, accepted, config.drain_timeout_s)
         verdict = result.verdict
         for log in logs:
             verdict.duplicated += log.duplicates_answered_accepted
@@ -239,7 +237,9 @@ def as_json(result: SoakResult) -> dict[str, Any]:
         "notifications_received": verdict.notifications_received,
         "notifications_distinct": verdict.notifications_distinct,
         "notifications_redelivered": verdict.notifications_redelivered,
+        "transitions_notified": verdict.transitions_notified,
         "double_notifications": verdict.double_notifications,
+        "misgrouped": verdict.misgrouped,
         "notifications_truncated": verdict.notifications_truncated,
         "bad_signatures": verdict.bad_signatures,
         "notification_mismatch": verdict.notification_mismatch,
@@ -291,6 +291,7 @@ def table(result: SoakResult) -> str:
                 doc["notifications_truncated"],
             ),
         ),
+        ("alert transitions in them (one group a webhook)", str(doc["transitions_notified"])),
         ("webhooks with a bad signature (must be 0)", str(doc["bad_signatures"])),
         ("transitions notified twice (must be 0)", str(len(doc["double_notifications"]))),
         ("result", "PASS" if result.ok else "FAIL: " + "; ".join(result.failures)),

@@ -57,8 +57,13 @@ class Verdict:
     notifications_received: int = 0
     notifications_distinct: int = 0
     notifications_redelivered: int = 0
+    transitions_notified: int = 0
+    """Alert transitions in the distinct deliveries (a delivery carries one group's)."""
     double_notifications: list[str] = field(default_factory=list)
-    """Transitions (fingerprint, status, startsAt) that arrived under two delivery ids."""
+    """Transitions (fingerprint, status, startsAt) that arrived under two delivery ids, or twice
+    in one."""
+    misgrouped: list[str] = field(default_factory=list)
+    """Deliveries whose alerts are not all of the group their ``groupLabels`` name."""
     notifications_truncated: int = 0
     """Bodies shorter than their Content-Length: the sender was killed mid-request. A receiver
     drops them (the signature cannot match) and the retry brings the same delivery id."""
@@ -86,6 +91,8 @@ class Verdict:
             found.append(f"active alerts differ from the state's: {self.alerts_mismatch[:5]}")
         if self.double_notifications:
             found.append(f"notified twice: {self.double_notifications[:5]}")
+        if self.misgrouped:
+            found.append(f"deliveries mixing groups: {self.misgrouped[:5]}")
         if self.bad_signatures:
             found.append(
                 f"{self.bad_signatures} webhooks with a bad signature: "
@@ -96,13 +103,13 @@ class Verdict:
         return found
 
 
-async def wait_drained(redis: Redis, accepted_ids: list[str], timeout_s: float) -> float:
+async def wait_drained(redis: Redis, accepted: list[Report], timeout_s: float) -> float:
     """Seconds until every group is caught up, every accepted report is applied and no webhook
     is due; at most ``timeout_s`` (the checks then report what is still stuck)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         try:
-            if await _drained(redis, accepted_ids):
+            if await _drained(redis, accepted):
                 return round(time.monotonic() - started, 2)
         except OSError:  # Redis may still be restarting
             pass
@@ -110,27 +117,29 @@ async def wait_drained(redis: Redis, accepted_ids: list[str], timeout_s: float) 
     return round(time.monotonic() - started, 2)
 
 
-async def _drained(redis: Redis, accepted_ids: list[str]) -> bool:
+async def _drained(redis: Redis, accepted: list[Report]) -> bool:
     stats = await read_stream_stats(redis)
     if any(g.pending or g.lag for g in stats.groups):
         return False
     if await redis.zcard(names.DELIVERIES_DUE_KEY):
         return False
-    statuses = await _statuses(redis, accepted_ids)
+    statuses = await _statuses(redis, accepted)
     return all(status == APPLIED for status in statuses.values())
 
 
-async def _statuses(redis: Redis, report_ids: list[str]) -> dict[str, str | None]:
-    pipe = redis.pipeline(transaction=False)
-    for report_id in report_ids:
-        pipe.hget(names.report_key(report_id), "status")
-    return dict(zip(report_ids, await pipe.execute(), strict=True))
+async def _statuses(redis: Redis, reports: list[Report]) -> dict[str, str | None]:
+    """Report id (unique across a soak run) -> status of its record."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for report in reports:
+            pipe.hget(names.report_key(report.city, report.report_id), "status")
+        statuses = await pipe.execute()
+    return dict(zip((r.report_id for r in reports), statuses, strict=True))
 
 
 async def check_reports(
     redis: Redis, verdict: Verdict, accepted: list[Report], unresolved: list[Report]
 ) -> None:
-    statuses = await _statuses(redis, [r.report_id for r in accepted])
+    statuses = await _statuses(redis, accepted)
     for report_id, status in statuses.items():
         if status == APPLIED:
             verdict.applied += 1
@@ -138,7 +147,7 @@ async def check_reports(
             verdict.lost += 1
             verdict.lost_examples.append(f"report {report_id}: {status}")
     # An unanswered report may have reached the server: if it did, its sites are expected too.
-    stored_unresolved = await _statuses(redis, [r.report_id for r in unresolved])
+    stored_unresolved = await _statuses(redis, unresolved)
     carrying = accepted + [r for r in unresolved if stored_unresolved[r.report_id]]
     await _check_sites(redis, verdict, carrying)
     await _check_gigabit_history(redis, verdict, accepted)
@@ -244,9 +253,10 @@ def _fingerprint(item: dict[str, Any]) -> str:
 def check_notifications(
     verdict: Verdict, received: list[Received], active: set[str], secret: str
 ) -> None:
-    """At most one delivery id per transition; the same id again is a redelivery (at-least-once
-    after a crash between POST and acknowledgement) that the receiver drops."""
-    ids_by_transition: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    """At most one delivery id per transition, and each transition once in it; the same id again
+    is a redelivery (at-least-once after a crash between POST and acknowledgement) that the
+    receiver drops. A delivery carries the alerts of one group (alertname, program)."""
+    ids_by_transition: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     seen_ids: set[str] = set()
     statuses: dict[str, set[str]] = defaultdict(set)
     for request in received:
@@ -270,14 +280,21 @@ def check_notifications(
             verdict.notifications_redelivered += 1
             continue
         seen_ids.add(delivery)
-        for alert in request.json()["alerts"]:
+        body = request.json()
+        for alert in body["alerts"]:
             transition = (alert["fingerprint"], alert["status"], alert["startsAt"])
-            ids_by_transition[transition].add(delivery)
+            ids_by_transition[transition].append(delivery)
             statuses[alert["fingerprint"]].add(alert["status"])
+            verdict.transitions_notified += 1
+            group = {
+                k: alert["labels"][k] for k in ("alertname", "program") if k in alert["labels"]
+            }
+            if group != body["groupLabels"]:
+                verdict.misgrouped.append(f"delivery {delivery}: {group} in {body['groupLabels']}")
     verdict.notifications_distinct = len(seen_ids)
     for transition, ids in sorted(ids_by_transition.items()):
         if len(ids) > 1:
-            verdict.double_notifications.append(f"{transition}: {len(ids)} delivery ids")
+            verdict.double_notifications.append(f"{transition}: {len(ids)} times ({set(ids)})")
     for fp in sorted(active):
         if "firing" not in statuses.get(fp, set()):
             verdict.notification_mismatch.append(f"{fp} active, no firing received")

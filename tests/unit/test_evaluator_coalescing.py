@@ -48,23 +48,21 @@ class _NoRedis:
 
 class _NoScript:
     async def __call__(self, keys: list[str], client: _NoPipeline) -> None:
-        client.queued += 1
+        client.replies.append([[] for _ in keys])  # a city: one empty reply per key read
 
 
 class _NoPipeline:
     def __init__(self) -> None:
-        self.queued = 0
+        self.replies: list[object] = []
 
     async def __aenter__(self) -> _NoPipeline:
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        return None
+        pass
 
     def hgetall(self, key: str) -> None:
-        self.queued += 1
+        self.replies.append({})  # the last-received hash
 
     async def execute(self) -> list[object]:
-        # a city reads as [site-days, indicators, indicator history, latest as_of, then periods
-        # and first receipts per kind]; the last-received hash last
-        return [[[], [], [], [], [], [], [], []] for _ in range(self.queued - 1)] + [{}]
+        return self.replies

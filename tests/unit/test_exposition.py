@@ -20,12 +20,13 @@ from prometheus_client.utils import floatToGoString
 
 from bench.synthetic import write_targets_file
 from services.exporter.collector import PacerCollector
-from services.exporter.exposition import Gauge, TextExposition, as_metric, go_float
+from services.exporter.exposition import Counter, Gauge, TextExposition, as_metric, go_float
 from services.exporter.snapshot import AlertCount, Snapshot
 from shared import names
 from shared.domain.alerts import AlertName, Severity
 from shared.domain.state import CityState, IndicatorReading, ReportKind
 from shared.domain.targets import Targets
+from shared.store.report_records import RejectedCount
 from shared.store.streams import GroupStats, StreamStats
 from shared.targets import load_targets
 
@@ -127,6 +128,18 @@ def national_state(targets: Targets) -> Snapshot:
             )
         ),
         read_seconds=0.0123,
+        rejected=tuple(
+            RejectedCount(city, kind, code, n)
+            for n, (city, kind, code) in enumerate(
+                [
+                    (next(iter(targets.cities)), "5g-sites", "site_registered_elsewhere"),
+                    (next(iter(targets.cities)), "gigabit", "dead_lettered"),
+                    ("not-in-the-targets", "5g-sites", "dead_lettered"),
+                    (list(targets.cities)[-1], "5g-sites", "a_code_of_a_later_version"),
+                ],
+                start=1,
+            )
+        ),
     )
 
 
@@ -182,6 +195,16 @@ def test_odd_label_values_and_numbers_render_as_prometheus_client_renders_them()
         ),
         Gauge("pacer_test_plain", "No labels.", (), [((), math.nan)]),
         Gauge("pacer_test_empty", "A family with no samples yet.", ("city",)),
+        Counter(
+            "pacer_test_counted_total",
+            'A counter, "quoted".',
+            ("city", "code"),
+            [
+                ((city, "x"), value)
+                for city, value in zip(ODD_LABEL_VALUES, ODD_VALUES, strict=False)
+            ],
+        ),
+        Counter("pacer_test_plain_total", "A counter without labels.", (), [((), 3)]),
     ]
     exposition = TextExposition()
 
@@ -204,3 +227,25 @@ def test_numbers_are_formatted_as_prometheus_client_formats_them(value: float) -
 def test_a_label_set_of_the_wrong_length_is_refused() -> None:
     with pytest.raises(ValueError, match="labels"):
         TextExposition().render([Gauge("pacer_test", "x", ("city",), [(("a", "b"), 1.0)])])
+
+
+def test_a_counter_is_named_as_its_samples_are() -> None:
+    with pytest.raises(ValueError, match="_total"):
+        Counter("pacer_reports_rejected", "x", ("city",))
+
+
+def test_rejected_reports_count_from_zero_for_every_city_and_code_it_can_have() -> None:
+    targets = load_targets()
+    families = {f.name: f for f in PacerCollector(targets, national_state(targets), NOW).gauges()}
+
+    rejected = families["pacer_reports_rejected_total"]
+
+    assert isinstance(rejected, Counter)
+    samples = dict(rejected.samples)
+    first, last = next(iter(targets.cities)), list(targets.cities)[-1]
+    assert samples[(first, "5g-sites", "site_registered_elsewhere")] == 1
+    assert samples[(first, "gigabit", "dead_lettered")] == 2
+    assert samples[(last, "5g-sites", "a_code_of_a_later_version")] == 4
+    assert samples[(last, "5g-sites", "site_limit_exceeded")] == 0
+    assert not any(city == "not-in-the-targets" for city, _, _ in samples)
+    assert len(samples) == 16 * 4 + 1

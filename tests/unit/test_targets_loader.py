@@ -366,3 +366,14 @@ def test_a_missing_file_is_refused_with_its_path(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.yaml"
     with pytest.raises(TargetsError, match="cannot read the targets file"):
         load_targets(path)
+
+
+def test_the_site_ceiling_per_city_defaults_to_100000_and_is_read_from_limits(
+    document: Document, shipped: Targets
+) -> None:
+    assert shipped.max_sites_per_city == 100_000
+    document["limits"] = {"max_sites_per_city": 250}
+    assert parse_targets(document).max_sites_per_city == 250
+    document["limits"] = {"max_sites_per_city": 0}
+    with pytest.raises(TargetsError, match=r"limits\.max_sites_per_city"):
+        parse_targets(document)

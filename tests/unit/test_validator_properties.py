@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from services.ingest.errors import ErrorItem, from_pydantic
-from services.ingest.validation import check_report, duplicate_keys
+from services.ingest.errors import ApiError, ErrorItem
+from services.ingest.validation import check_report, parse_body, run_now, value_bounds
 from shared.domain.calendar import local_date
 from shared.domain.state import ReportKind
 from shared.targets import load_targets
 from shared.wire import (
+    EARLIEST_DAY,
     MAX_SITES_PER_REPORT,
     REPORT_MODELS,
     SHANDONG_LAT,
@@ -37,12 +37,16 @@ from shared.wire import (
 
 NOW = datetime(2024, 7, 15, 4, 0, tzinfo=UTC)  # noon in Shandong
 TODAY = local_date(NOW)
-GIGABIT = load_targets().gigabit
+TARGETS = load_targets()
+GIGABIT = TARGETS.gigabit
+CITY = "jinan"
+POPULATION = TARGETS.cities[CITY].population
 OPERATORS = ["china_mobile", "china_unicom", "china_telecom", "china_broadnet"]
 STATUSES = ["in_service", "decommissioned"]
 SITE_ID = r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}"
 REPORT_ID = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2028-\u202e\u2060\u2066-\u2069\ufeff]")
+"""contract section 3: control, bidi-override, zero-width and line-separator characters."""
 
 PROPERTY_SETTINGS = settings(
     max_examples=100,
@@ -63,9 +67,13 @@ def period_and_as_of(draw: st.DrawFn) -> tuple[str, date]:
 
 
 def free_text(max_size: int) -> st.SearchStrategy[str]:
-    """Any script, RTL marks, zero-width joiners, emoji; no control characters."""
+    """Any script, right-to-left text, emoji; none of the characters the contract refuses."""
     return st.text(
-        alphabet=st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=max_size
+        alphabet=st.characters(exclude_categories=("Cc", "Cs")).filter(
+            lambda char: not UNSAFE.match(char)
+        ),
+        min_size=1,
+        max_size=max_size,
     )
 
 
@@ -79,7 +87,7 @@ def valid_site(draw: st.DrawFn, as_of: date, site_id: str) -> Body:
         "site_id": site_id,
         "operator": draw(st.sampled_from(OPERATORS)),
         "status": draw(st.sampled_from(STATUSES)),
-        "commissioned_on": draw(st.dates(max_value=as_of)).isoformat(),
+        "commissioned_on": draw(st.dates(min_value=EARLIEST_DAY, max_value=as_of)).isoformat(),
         "lat": draw(coordinate(SHANDONG_LAT)),
         "lon": draw(coordinate(SHANDONG_LON)),
     }
@@ -109,11 +117,10 @@ def valid_gigabit_report(draw: st.DrawFn) -> Body:
     chosen = draw(st.lists(st.sampled_from(GIGABIT.indicators), min_size=1, unique=True))
     indicators: Body = {}
     for indicator in chosen:
-        low = indicator.minimum if indicator.minimum is not None else 0.0
+        low, high = value_bounds(indicator, POPULATION)
         if indicator.integer:
-            indicators[indicator.key] = draw(st.integers(min_value=int(low), max_value=10**12))
+            indicators[indicator.key] = draw(st.integers(min_value=int(low), max_value=int(high)))
         else:
-            high = indicator.maximum if indicator.maximum is not None else 1e9
             indicators[indicator.key] = draw(
                 st.floats(min_value=low, max_value=high, allow_nan=False)
             )
@@ -162,12 +169,21 @@ HOSTILE_SCALARS = st.one_of(
             "\u202eJN-1",  # right-to-left override
             "JN\u200b-1",  # zero-width space
             "JN-\x001",
+            "历下\u2028区",  # line separator
+            "\u2066区\u2069",  # bidi isolates
+            "\ufeff区",  # byte order mark
+            "2018-12",
+            "0001-01",
+            "2018-12-31",
             -0.0,
             1e308,
             2**63,
             -1,
             101,
             500.5,
+            1000.5,
+            1e300,
+            10**9,
             34.2999,
             122.80001,
         ]
@@ -203,13 +219,13 @@ def hostile_report(draw: st.DrawFn) -> tuple[ReportKind, Body]:
 
 
 def ingest(kind: ReportKind, raw: str | bytes) -> tuple[Report | None, list[ErrorItem]]:
-    """What the ingest decides about a body: the report, or every problem with its loc."""
+    """What the ingest decides about a body for Jinan: the report, or its problems with locs."""
+    body = raw if isinstance(raw, bytes) else raw.encode()
     try:
-        report = REPORT_MODELS[kind].model_validate_json(raw)
-    except ValidationError as exc:
-        return None, from_pydantic(exc).errors
-    errors = duplicate_keys(raw if isinstance(raw, bytes) else raw.encode())
-    return report, errors + check_report(report, NOW, GIGABIT)
+        report = run_now(parse_body(body, REPORT_MODELS[kind], TARGETS))
+    except ApiError as exc:
+        return None, exc.errors
+    return report, check_report(report, NOW, TARGETS, CITY).listed()
 
 
 def points_into(doc: Any, loc: list[str | int]) -> bool:
@@ -240,6 +256,7 @@ def assert_meets_the_contract(kind: ReportKind, body: Body) -> None:
     """contract.md §3, rule by rule, checked on the JSON as sent (not on the parsed model)."""
     assert re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", body["period"])
     assert body["period"] <= f"{TODAY.year:04d}-{TODAY.month:02d}", "period in the future"
+    assert body["period"] >= "2019-01", "period before 2019"
     as_of = date.fromisoformat(body["as_of"])
     assert body["as_of"] == as_of.isoformat(), "as_of is YYYY-MM-DD"
     assert body["as_of"].startswith(body["period"]), "as_of inside the period"
@@ -266,14 +283,14 @@ def assert_meets_the_contract(kind: ReportKind, body: Body) -> None:
             assert re.fullmatch(SITE_ID, site["site_id"])
             assert site["operator"] in OPERATORS
             assert site["status"] in STATUSES
-            assert date.fromisoformat(site["commissioned_on"]) <= as_of
+            assert EARLIEST_DAY <= date.fromisoformat(site["commissioned_on"]) <= as_of
             assert is_number(site["lat"]) and SHANDONG_LAT[0] <= site["lat"] <= SHANDONG_LAT[1]
             assert is_number(site["lon"]) and SHANDONG_LON[0] <= site["lon"] <= SHANDONG_LON[1]
             for key, size in (("district", 64), ("band", 32)):
                 text = site.get(key)
                 if text is not None:
                     assert isinstance(text, str) and 1 <= len(text) <= size
-                    assert not CONTROL.search(text)
+                    assert not UNSAFE.search(text)
     else:
         assert set(body) <= {"report_id", "period", "as_of", "indicators"}
         assert body["indicators"], "at least one indicator"
@@ -282,8 +299,12 @@ def assert_meets_the_contract(kind: ReportKind, body: Body) -> None:
             assert indicator is not None, f"unknown indicator {key}"
             assert is_number(value), f"{key}: {value!r} is not a finite JSON number"
             assert value >= 0, "negative percentage or count"
-            if indicator.maximum is not None:
-                assert value <= indicator.maximum
+            if indicator.unit == "percent":
+                assert value <= (500 if key == "household_gigabit_coverage_pct" else 100)
+            if key == "bs_5g_per_10k":
+                assert value <= 1_000
+            if key == "bb_1000m_users":
+                assert value <= POPULATION, "more users than residents"
             if indicator.integer:
                 assert value == int(value)
 
@@ -343,7 +364,7 @@ def test_arbitrary_json_is_rejected_with_located_validation_errors_and_nothing_e
     kind: ReportKind, value: Any
 ) -> None:
     raw = json.dumps(value)
-    report, errors = ingest(kind, raw)  # anything but a ValidationError propagates: a 500
+    report, errors = ingest(kind, raw)  # anything but an ApiError propagates: a 500
     assert report is None or not errors or all(points_into(value, list(e.loc)) for e in errors)
     if report is None:
         assert errors and all(points_into(value, list(e.loc)) for e in errors)

@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from services.ingest.errors import ApiError
+from services.ingest.validation import parse_body, run_now
 from shared.domain.state import ReportKind
+from shared.targets import load_targets
 from shared.wire import (
     MAX_SITES_PER_REPORT,
     GigabitReport,
@@ -280,13 +283,16 @@ def test_each_static_rule_names_its_error_type_and_location(
     assert sites_errors(body) == expected
 
 
-def test_every_bad_site_is_reported_not_just_the_first() -> None:
+def test_the_model_stops_at_the_first_bad_site_and_the_ingest_lists_every_one() -> None:
     body = sites_body(4)
     body["sites"][1]["lat"] = 30.0
     body["sites"][3]["operator"] = "other"
-    assert sites_errors(body) == [
-        ("outside_shandong", ("sites", 1, "lat")),
-        ("literal_error", ("sites", 3, "operator")),
+    assert sites_errors(body) == [("outside_shandong", ("sites", 1, "lat"))]
+    with pytest.raises(ApiError) as refused:
+        run_now(parse_body(json.dumps(body).encode(), SitesReport, load_targets()))
+    assert [(e.code, e.loc) for e in refused.value.errors] == [
+        ("outside_shandong", ["body", "sites", 1, "lat"]),
+        ("literal_error", ["body", "sites", 3, "operator"]),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Webhook delivery: one signed, retried POST per notification and matching subscriber.
+"""Webhook delivery: one signed, retried POST per group of notifications and subscriber.
 
 ``fan_out`` turns an alerts-stream entry into pending deliveries (atomically with its XACK);
 ``DeliveryWorker`` sends the due ones. Everything about a delivery lives in Redis.

@@ -1,7 +1,7 @@
 """Lua scripts that make each step of a delivery atomic.
 
-- FAN_OUT creates a notification's deliveries and acknowledges its alerts-stream entry in one
-  step. A delivery id is derived from (entry, subscription), so a redelivered entry creates nothing
+- FAN_OUT creates an alerts-stream entry's deliveries and acknowledges the entry in one step. A
+  delivery id is derived from (entry, subscription, group), so a redelivered entry creates nothing
   twice, and a subscription deleted meanwhile gets nothing.
 - CLAIM takes due deliveries by pushing their due time to the end of a lease: two workers never
   hold the same delivery, and a crashed worker's deliveries become due again when the lease ends.

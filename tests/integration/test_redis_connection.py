@@ -1,0 +1,132 @@
+"""The services' Redis client gives every connection back and lends none that is dead, and
+``/readyz`` says when the pool cannot serve. Each test holds the code to a redis-py 8.1 behaviour
+it works around, so it fails if the library changes under it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from shared.health import redis_readiness
+from shared.store.connection import connect
+from shared.store.state import read_city_states
+from tests.support.processes import RedisServer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    started = RedisServer(tmp_path_factory.mktemp("redis-connection")).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+async def client(server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
+    client = connect(server.url, timeout_s=1.0)
+    yield client
+    await client.aclose()
+
+
+def checked_out(client: redis.asyncio.Redis) -> int:
+    return len(client.connection_pool._in_use_connections)
+
+
+async def test_after_a_restart_no_pooled_connection_to_the_old_server_fails_a_call(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    await asyncio.gather(*(client.ping() for _ in range(20)))  # 20 idle connections pooled
+    server.stop()
+    server.start()
+    await asyncio.sleep(0.1)  # the closed sockets are seen by the event loop
+    answers = await asyncio.gather(*(client.get("x") for _ in range(20)), return_exceptions=True)
+    assert [a for a in answers if isinstance(a, Exception)] == []
+
+
+async def test_a_call_cancelled_while_returning_its_connection_still_returns_it(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    await client.ping()
+    pool = client.connection_pool
+    with redis.Redis(port=server.port) as admin:
+        admin.execute_command("CLIENT", "PAUSE", "300")
+    call = asyncio.create_task(client.get("x"))
+    await asyncio.sleep(0.1)  # the call holds its connection and waits for the answer
+    assert checked_out(client) == 1
+    async with pool._condition:  # the lock a release waits for, as in a contended burst
+        await asyncio.sleep(0.5)  # the pause is over: the call waits to give its connection back
+        call.cancel()
+        await asyncio.sleep(0.01)
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.sleep(0.01)
+    assert checked_out(client) == 0
+
+
+async def test_a_state_read_that_fails_loading_its_script_returns_its_connection(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    """redis-py loads a pipeline's scripts inside ``execute()`` but outside its ``try``: an
+    unclosed pipeline whose ``SCRIPT EXISTS`` timed out kept its connection for good."""
+    await read_city_states(client, ["jinan"])  # the script is cached on the server
+    with redis.Redis(port=server.port) as admin:
+        admin.execute_command("CLIENT", "PAUSE", "1500")  # past the client's 1 s timeout
+    with pytest.raises(redis.exceptions.TimeoutError):
+        await read_city_states(client, ["jinan"])
+    assert checked_out(client) == 0
+    await asyncio.sleep(0.6)
+
+
+async def test_readiness_says_when_the_pool_has_no_connection_to_give(
+    client: redis.asyncio.Redis,
+) -> None:
+    check = redis_readiness(client, shared_for_s=0.001)
+    assert await check() == {}
+    pool = client.connection_pool
+    held = await asyncio.gather(*(pool.get_connection() for _ in range(pool.max_connections)))
+    try:
+        problems = await check()  # after the pool's 1 s wait for a connection
+    finally:
+        for connection in held:
+            await pool.release(connection)
+    assert problems["redis"].startswith("no connection to give: all 100 of the pool's")
+    assert await check() == {}
+
+
+async def test_readiness_says_when_redis_does_not_answer(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    check = redis_readiness(client, shared_for_s=0.001)
+    assert await check() == {}
+    with redis.Redis(port=server.port) as admin:
+        admin.execute_command("CLIENT", "PAUSE", "1500")  # past the client's 1 s timeout
+    assert (await check())["redis"].startswith("TimeoutError")
+    await asyncio.sleep(0.6)
+    assert await check() == {}
+    assert checked_out(client) == 0
+
+
+async def test_readiness_names_the_error_when_redis_is_down(tmp_path: Path) -> None:
+    gone = RedisServer(tmp_path / "gone").start()
+    client = connect(gone.url, timeout_s=1.0)
+    try:
+        gone.stop()
+        problems = await redis_readiness(client, shared_for_s=0.001)()
+        assert problems["redis"].startswith("ConnectionError")
+    finally:
+        await client.aclose()
+
+
+async def test_concurrent_readiness_checks_share_one_ping(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    check = redis_readiness(client)
+    await client.ping()  # a new connection's first use sends a PING of its own
+    with redis.Redis(port=server.port, decode_responses=True) as admin:
+        admin.config_resetstat()
+        assert await asyncio.gather(*(check() for _ in range(100))) == [{}] * 100
+        pings = admin.info("commandstats")["cmdstat_ping"]["calls"]
+    assert pings == 1
