@@ -28,6 +28,17 @@ class Settings(BaseSettings):
     aggregator_port: int = 8001
     alerting_port: int = 8002
     exporter_port: int = 9108
+    portal_port: int = 8003
+
+    api_url: str | None = None
+    """Where the portal (and the command-line tools) reach the ingest API; default
+    http://127.0.0.1:<api_port> (the ingest's own address when it binds one)."""
+    portal_max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    """The largest file the portal takes (a 10,000-site CSV is about 0.8 MB, its XLSX 0.4 MB)."""
+    portal_session_idle_s: float = Field(8 * 3600, gt=0)
+    """A portal session unused this long is signed out."""
+    portal_secure_cookies: bool = False
+    """Mark the portal's cookies Secure: set it when people reach the portal over HTTPS."""
 
     consumer_name: str = Field(default_factory=socket.gethostname)
     """Stable per instance (the pod name on Kubernetes), so its pending entries stay findable."""
@@ -101,6 +112,13 @@ class Settings(BaseSettings):
 
     def make_clock(self) -> Clock:
         return parse_clock(self.clock)
+
+    @property
+    def ingest_url(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        host = "127.0.0.1" if self.bind in ("0.0.0.0", "::", "") else self.bind
+        return f"http://{host}:{self.api_port}"
 
     @property
     def external_url(self) -> str:

@@ -39,6 +39,7 @@ DEFAULT_PORTS = {
     "aggregator": ("PACER_AGGREGATOR_PORT", 8001),
     "alerting": ("PACER_ALERTING_PORT", 8002),
     "exporter": ("PACER_EXPORTER_PORT", 9108),
+    "portal": ("PACER_PORTAL_PORT", 8003),
 }
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

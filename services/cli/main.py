@@ -14,15 +14,17 @@ from shared.clock import ClockError
 from shared.settings import Settings
 from shared.targets import TargetsError, load_targets
 
-SERVICES = ("ingest", "aggregator", "alerting", "exporter")
+SERVICES = ("ingest", "aggregator", "alerting", "exporter", "portal")
 CLIENT_TOOLS = {
-    "submit": "submit reports from CSV/JSON/NDJSON files (a city officer's tool)",
+    "submit": "submit reports from CSV/XLSX/JSON/NDJSON files (a city officer's tool)",
+    "template": "write an empty CSV or XLSX form for a report of sites or indicators",
     "status": "the province at a glance: programmes, overdue reports, active alerts",
     "demo": "simulate 16 cities reporting 2024-2025 against a running Pacer",
     "export": "every city and programme at a month's end, as CSV for spreadsheets",
     "backfill": "the monthly history as OpenMetrics text for promtool (Grafana's past months)",
 }
-"""Commands that talk to a running Pacer over HTTP; each module has add_arguments() and run()."""
+"""Commands for people (most talk to a running Pacer over HTTP); each module has add_arguments()
+and run()."""
 
 
 def _serve(service: str) -> int:

@@ -132,6 +132,7 @@ def _service_urls(settings: Settings) -> dict[str, str]:
         "aggregator": f"{base}:{settings.aggregator_port}/readyz",
         "alerting": f"{base}:{settings.alerting_port}/readyz",
         "exporter": f"{base}:{settings.exporter_port}/metrics",
+        "portal": f"{base}:{settings.portal_port}/ (web pages: sign in with a token)",
     }
 
 

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from services.ingest import (
     routes_alerts,
     routes_history,
+    routes_me,
     routes_progress,
     routes_reports,
     routes_subscriptions,
@@ -70,6 +71,7 @@ def create_app(
         routes_history,
         routes_subscriptions,
         routes_alerts,
+        routes_me,
     ):
         # Every API route needs a token, is rate limited per token, and reads or writes Redis.
         app.include_router(module.router, responses=error_responses(401, 429, 503))

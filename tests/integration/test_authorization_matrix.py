@@ -144,6 +144,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/history"): Row(_get("/v1/history?program=5g-2025"), READ),
     ("GET", "/v1/export.csv"): Row(_get("/v1/export.csv?month=2024-06"), READ),
     ("GET", "/v1/alerts"): Row(_get("/v1/alerts"), READ),
+    ("GET", "/v1/me"): Row(_get("/v1/me"), READ),
     ("POST", "/v1/subscriptions"): Row(
         lambda api, headers: api.post(
             "/v1/subscriptions",

@@ -30,7 +30,9 @@ RULE_FILES = (
     PROMETHEUS_DIR / "rules" / "pacer-pipeline.yml",
 )
 JOBS = ("pacer-ingest", "pacer-aggregator", "pacer-alerting", "pacer-exporter")
-"""The scrape job names every deployment uses (rules and dashboards select on them)."""
+"""The scrape job names of the pipeline's services (rules and dashboards select on them)."""
+SCRAPED_JOBS = (*JOBS, "pacer-portal")
+"""Every job the deployments scrape: the pipeline's, and the portal (people's pages)."""
 
 
 def scrape_config(
