@@ -1,25 +1,28 @@
 # One image for every Pacer service: `pacer serve <ingest|aggregator|alerting|exporter>`.
-#   docker build -t pacer:local .
+#   docker build -t pacer:local --build-arg PACER_REVISION=$(git rev-parse --short=12 HEAD) .
 #   docker run --rm -e PACER_REDIS_URL=redis://redis:6379/0 pacer:local serve exporter
 # docker-compose.yml and deploy/k8s run it; see deploy/README.md.
 
-# --- build: a virtualenv holding Pacer and its pinned dependencies ---------------------------
+# --- build: a virtualenv holding Pacer and its locked dependencies ---------------------------
 FROM python:3.11.13-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/pacer
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone: a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import subprocess, tomllib; \
-deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
-subprocess.check_call(['/opt/pacer/bin/pip', 'install', *deps])"
+# Dependencies first, from the lock alone (every version and file hash fixed; `make lock` writes
+# it from pyproject.toml): a code change does not reinstall them, two builds install the same.
+COPY requirements.lock ./
+RUN /opt/pacer/bin/pip install --require-hashes --no-deps -r requirements.lock
 
+# The commit the image is built from, shown as pacer_build_info{revision} and by `pacer --version`.
+ARG PACER_REVISION=unknown
+COPY pyproject.toml ./
 COPY shared ./shared
 COPY services ./services
-RUN /opt/pacer/bin/pip install --no-deps . \
- && /opt/pacer/bin/pacer --help > /dev/null
+RUN echo "$PACER_REVISION" > shared/REVISION \
+ && /opt/pacer/bin/pip install --no-deps . \
+ && /opt/pacer/bin/pacer --version
 
 # --- runtime ------------------------------------------------------------------------------
 # The same base as the build stage: the virtualenv points at its /usr/local/bin/python3.11.

@@ -4,15 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint test-unit test-integration test-e2e test-ops bench soak format clean
+.PHONY: install lock run demo test lint test-unit test-integration test-e2e test-ops bench soak backfill format clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exactly the versions (and files: hashes) of the lock, then Pacer itself, editable.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# After changing the dependencies in pyproject.toml: resolve requirements-dev.lock and
+# requirements.lock again (this needs the package index), install them, commit both.
+lock: install
+	$(BIN)/python tools/dependency_lock.py write
+	$(MAKE) install
 
 run: install
 	$(BIN)/pacer up
@@ -23,10 +31,11 @@ demo: install
 test: lint test-unit test-integration test-ops test-e2e
 
 lint: install
-	$(BIN)/ruff check shared services tests deploy bench
-	$(BIN)/ruff format --check shared services tests deploy bench
+	$(BIN)/python tools/dependency_lock.py check
+	$(BIN)/ruff check shared services tests deploy bench tools
+	$(BIN)/ruff format --check shared services tests deploy bench tools
 	$(BIN)/mypy
-	$(BIN)/mypy --strict deploy/grafana/build_dashboards.py
+	$(BIN)/mypy --strict deploy/grafana/build_dashboards.py tools/dependency_lock.py
 	$(BIN)/python deploy/grafana/build_dashboards.py --check
 
 test-unit: install
@@ -48,9 +57,26 @@ bench: install
 soak: install
 	$(BIN)/python -m tests.soak $(SOAK_ARGS)
 
+# Past months for Grafana (README, "History and export"): Pacer's monthly history as OpenMetrics,
+# made into TSDB blocks by the compose Prometheus's own promtool, as its own user, in its data
+# volume, then a restart so it serves them. Its retention must reach back to 2024-01, or it
+# deletes the blocks: PROMETHEUS_RETENTION (default 90d in docker-compose.yml) is 5y here unless
+# set; keep it in .env so a later `docker compose up` does not shorten it again.
+# Needs PACER_TOKEN (any role) and PACER_API_URL if the API is not on 127.0.0.1:8000.
+BACKFILL_FILE ?= var/backfill.om
+COMPOSE ?= docker compose
+backfill: install
+	mkdir -p $(dir $(BACKFILL_FILE))
+	$(BIN)/pacer backfill --out $(BACKFILL_FILE) $(BACKFILL_ARGS)
+	PROMETHEUS_RETENTION=$${PROMETHEUS_RETENTION:-5y} $(COMPOSE) up -d --no-deps prometheus
+	docker cp $(BACKFILL_FILE) "$$($(COMPOSE) ps -q prometheus):/tmp/pacer-backfill.om"
+	$(COMPOSE) exec -T prometheus promtool tsdb create-blocks-from openmetrics \
+		/tmp/pacer-backfill.om /prometheus
+	$(COMPOSE) restart prometheus
+
 format: install
-	$(BIN)/ruff format shared services tests deploy bench
-	$(BIN)/ruff check --fix shared services tests deploy bench
+	$(BIN)/ruff format shared services tests deploy bench tools
+	$(BIN)/ruff check --fix shared services tests deploy bench tools
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache bench/results/*.json

@@ -14,7 +14,10 @@ Figures, each with its baseline from the same run:
   aggregator's upkeep does) minus before, over the sites; baseline: the same site records, one HSET
   field per site in a per-city hash and nothing else;
 - aggregator throughput, sites applied per second from the first entry to the last applied;
-  baseline: the 16-city run.
+  baseline: the 16-city run;
+- the history reads (``bench/history_reads.py``): one city's and the province's 24 months of
+  5g-2025, p50 and p99 over a series of requests to a real ingest; baseline: ``GET /v1/progress``
+  on the same state, itself against the 16-city run.
 """
 
 from __future__ import annotations
@@ -37,8 +40,10 @@ from bench.harness import (
     need_binary,
     pacer_env,
     profiled,
+    token_for,
     write_tokens_file,
 )
+from bench.history_reads import HISTORY_CLOCK, Reads, measure_reads, spread_over_two_years
 from bench.synthetic import OPERATORS, write_targets_file
 from shared import names
 from shared.domain.state import ReportKind
@@ -62,6 +67,7 @@ class Run:
     raw_bytes_per_site: float
     sites_per_s: float
     breakdown: str
+    reads: Reads
 
 
 def _site(city: str, n: int) -> tuple[str, str, str]:
@@ -199,11 +205,16 @@ def measure(count: int, sites_per_city: int, scrapes: int, workdir: Path, size: 
         exporter = Service("exporter", env, workdir / "exporter.log").start()
         services.append(exporter)
         durations = scrape(f"{exporter.url}/metrics", scrapes)
+        spread_over_two_years(client, cities, sites_per_city)
+        ingest_env = env | {"PACER_CLOCK": HISTORY_CLOCK}
+        ingest = Service("ingest", ingest_env, workdir / "ingest.log").start()
+        services.append(ingest)
+        reads = measure_reads(ingest.url, token_for(cities[0]), cities[0], scrapes)
     finally:
         for service in reversed(services):
             service.stop()
         server.stop()
-    return Run(count, sites, durations, per_site, raw, sites / seconds, where)
+    return Run(count, sites, durations, per_site, raw, sites / seconds, where, reads)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -247,6 +258,7 @@ def run(report: Report, workdir: Path) -> None:
                 notes=f"{run_.sites:,} sites; {run_.breakdown}",
             )
         )
+    add_history_figures(report, large, small, shape)
     report.add(
         Figure(
             "scale",
@@ -256,5 +268,43 @@ def run(report: Report, workdir: Path) -> None:
             baseline=small.sites_per_s,
             baseline_name=f"{small.cities} cities",
             notes=f"report entries XADDed (window {WINDOW}), real aggregator; {shape}",
+        )
+    )
+
+
+def add_history_figures(report: Report, large: Run, small: Run, shape: str) -> None:
+    """History of one city and of the province beside /v1/progress (same state and ingest)."""
+    big = f"{large.cities} cities"
+    reads = large.reads
+    progress = f"/v1/progress, {big}"
+    months = f"{reads.rows} months of 5g-2025, clock 2026-01-15"
+    for what, timings in (
+        ("history of one city", reads.city_history_ms),
+        ("history of the province", reads.province_history_ms),
+    ):
+        report.add(
+            Figure(
+                "scale",
+                f"{what} p99, {big}",
+                _p(timings, 0.99),
+                "ms",
+                baseline=_p(reads.progress_ms, 0.99),
+                baseline_name=progress,
+                higher_is_better=False,
+                notes=f"{len(timings)} requests, one at a time; p50 {_p(timings, 0.5):.1f} ms; "
+                f"{months}; {shape}",
+            )
+        )
+    report.add(
+        Figure(
+            "scale",
+            f"/v1/progress p99, {big}",
+            _p(reads.progress_ms, 0.99),
+            "ms",
+            baseline=_p(small.reads.progress_ms, 0.99),
+            baseline_name=f"{small.cities} cities",
+            higher_is_better=False,
+            notes=f"p50 {_p(reads.progress_ms, 0.5):.1f} ms ({small.cities} cities: "
+            f"{_p(small.reads.progress_ms, 0.5):.1f} ms); {shape}",
         )
     )

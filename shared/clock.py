@@ -6,16 +6,23 @@
   ``;since=<unix seconds>`` pins the real moment that corresponds to the instant, so several
   processes started at different times share one timeline (``pacer up`` adds it). An optional
   ``;speed=<factor>`` makes it run that many times faster than real time (``pacer demo``: a
-  month in a few seconds).
+  month in a few seconds). An optional ``;control=<path>`` lets one program steer the timeline
+  of every process: the file holds ``since=<unix seconds>`` (the clock runs from the instant at
+  that real moment, at its speed) or ``hold=<ISO-8601 instant>`` (it stands still there); each
+  process reads it again whenever it changes, and keeps the last good content if it is missing
+  or unreadable. ``pacer demo`` holds its private Pacer at the story's first day until every
+  service is ready, and whenever the cities' reports would otherwise reach it late.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 
 class ClockError(ValueError):
@@ -68,8 +75,12 @@ def parse_clock(spec: str) -> Clock:
         instant_text, *options = spec.removeprefix("offset:").split(";")
         start = parse_instant(instant_text)
         values = {"since": time.time(), "speed": 1.0}
+        control: Path | None = None
         for option in options:
             name, _, value = option.partition("=")
+            if name == "control" and value:
+                control = Path(value)
+                continue
             if name not in values:
                 raise ClockError(f"unknown clock option {name!r} in {spec!r}")
             meaning = "unix seconds" if name == "since" else "a factor above 0"
@@ -80,7 +91,63 @@ def parse_clock(spec: str) -> Clock:
             if not math.isfinite(values[name]) or (name == "speed" and values[name] <= 0):
                 raise ClockError(f"{name} must be {meaning}, got {value!r}")
         since, speed = values["since"], values["speed"]
+        if control is not None:
+            return Clock(spec, _ControlledTimeline(start, speed, since, control).now)
         return Clock(spec, lambda: start + timedelta(seconds=(time.time() - since) * speed))
     raise ClockError(
         f"PACER_CLOCK must be system, fixed:<instant> or offset:<instant>; got {spec!r}"
     )
+
+
+CONTROL_REREAD_S = 0.001
+"""A process reads the control file at most this often (real seconds): 1,000 reads a second at
+most, and a change reaches it within a millisecond (17 simulated minutes at the demo's speed)."""
+
+
+@dataclass
+class _ControlledTimeline:
+    """An offset clock whose anchor a control file moves (see the module docstring)."""
+
+    start: datetime
+    speed: float
+    since: float
+    path: Path
+    held: datetime | None = None
+    _read_at: float = -math.inf
+    """``time.monotonic()`` of the last read."""
+
+    def now(self) -> datetime:
+        self._refresh()
+        if self.held is not None:
+            return self.held
+        return self.start + timedelta(seconds=(time.time() - self.since) * self.speed)
+
+    def _refresh(self) -> None:
+        real = time.monotonic()
+        if real - self._read_at < CONTROL_REREAD_S:
+            return
+        self._read_at = real
+        try:
+            name, _, value = self.path.read_text(encoding="utf-8").strip().partition("=")
+            if name == "since" and math.isfinite(since := float(value)):
+                self.since, self.held = since, None
+            elif name == "hold":
+                self.held = parse_instant(value)
+        except (OSError, ValueError):  # missing, unreadable or malformed: the last good stands
+            return
+
+
+def write_clock_control(
+    path: Path, *, since: float | None = None, hold: datetime | None = None
+) -> None:
+    """Point every clock reading ``path`` at a new anchor (``since``, unix seconds) or stop it
+    at ``hold``, atomically: a reader sees the old content or the new, never half of either."""
+    if since is not None and hold is None:
+        text = f"since={since!r}"
+    elif hold is not None and since is None:
+        text = f"hold={hold.isoformat()}"
+    else:
+        raise ValueError("give since or hold")
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_text(text + "\n", encoding="utf-8")
+    os.replace(partial, path)

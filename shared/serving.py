@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import Sequence
 
 import h11
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from shared.build_info import build_info
+
+log = logging.getLogger("pacer.serving")
 
 HEADER_TIMEOUT_S = 10.0
 """Default time a client has to send a request head, from connecting or from its first byte."""
@@ -72,11 +77,13 @@ def serve_http(
         pass
 
     Protocol.header_timeout_s = header_timeout_s
+    log.info("%s serving http://%s:%d", build_info(), host, port)
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,  # its lines go through Pacer's own setup (shared.logs): text or JSON
         timeout_graceful_shutdown=5,
         timeout_keep_alive=5,
         http=Protocol,

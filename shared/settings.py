@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +37,17 @@ class Settings(BaseSettings):
     aggregator_port: int = 8001
     alerting_port: int = 8002
     exporter_port: int = 9108
+    portal_port: int = 8003
+
+    api_url: str | None = None
+    """Where the portal (and the command-line tools) reach the ingest API; default
+    http://127.0.0.1:<api_port> (the ingest's own address when it binds one)."""
+    portal_max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    """The largest file the portal takes (a 10,000-site CSV is about 0.8 MB, its XLSX 0.4 MB)."""
+    portal_session_idle_s: float = Field(8 * 3600, gt=0)
+    """A portal session unused this long is signed out."""
+    portal_secure_cookies: bool = False
+    """Mark the portal's cookies Secure: set it when people reach the portal over HTTPS."""
 
     consumer_name: str = Field(default_factory=socket.gethostname)
     """Stable per instance (the pod name on Kubernetes), so its pending entries stay findable."""
@@ -79,6 +92,14 @@ class Settings(BaseSettings):
     """Comma-separated addresses and CIDRs of the reverse proxies in front of the ingest: only a
     request from one of them has its client address taken from ``X-Forwarded-For`` (for the
     per-address rate limit). Empty: the header is ignored, whoever sends it."""
+    log_level: str = "INFO"
+    """DEBUG adds FastStream's lines (two per stream entry) and the HTTP clients' requests; INFO
+    is a line per report in each service, alert notifications and problems; WARNING problems."""
+    log_format: Literal["text", "json"] = "text"
+    """json: one JSON object per line (time, level, logger, service, message, report, ...)."""
+    report_due_soon_days: int = Field(0, ge=0, le=27)
+    """ReportDueSoon (severity info) from this many days before the due day while a city's
+    report of the month is missing; 0: no such notices."""
 
     @field_validator("redis_url")
     @classmethod
@@ -91,6 +112,14 @@ class Settings(BaseSettings):
     def _clock_parses(cls, value: str) -> str:
         parse_clock(value)
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_known(cls, value: str) -> str:
+        level = value.strip().upper()
+        if not isinstance(logging.getLevelNamesMapping().get(level), int) or level == "NOTSET":
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
 
     @field_validator("webhook_allowed_hosts")
     @classmethod
@@ -114,6 +143,13 @@ class Settings(BaseSettings):
 
     def make_clock(self) -> Clock:
         return parse_clock(self.clock)
+
+    @property
+    def ingest_url(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        host = "127.0.0.1" if self.bind in ("0.0.0.0", "::", "") else self.bind
+        return f"http://{host}:{self.api_port}"
 
     @property
     def external_url(self) -> str:

@@ -568,6 +568,7 @@ def province() -> Json:
             *_province_reports(),
             row("Alerts"),
             *_province_alerts(),
+            *province_history(),
         ],
         time_from="now-30d",
     )
@@ -857,6 +858,7 @@ def city() -> Json:
             *_city_gigabit(),
             row("Reports and alerts"),
             *_city_reports_and_alerts(),
+            *city_history(),
         ],
         variables=_city_variables(),
         time_from="now-30d",
@@ -1200,6 +1202,127 @@ def _city_reports_and_alerts() -> list[Json]:
             sort_by="kind",
         ),
         text("Alerts", CITY_ALERTS_MARKDOWN, size=(14, 8)),
+    ]
+
+
+# --- history rows (month ends backfilled by `pacer backfill`) ----------------------------------
+
+# Backfilled samples sit at 23:59:59 of each month's last day (services/cli/backfill_series.py), so
+# an instant query more than 5 minutes later sees none: these panels read the latest sample of the
+# last 32 days, which is the month end's (or a live scrape's, once Prometheus has those). They use
+# the exporter's own series only: recording rules never ran over backfilled months.
+HISTORY_WINDOW = "32d"
+HISTORY_SPAN = "3y"
+"""The panels' own time range: 2024-01 onwards, whatever range the dashboard shows."""
+HISTORY_ROW = "History (month ends, restated; load past months with pacer backfill)"
+
+
+def latest_month_end(series: str) -> str:
+    return f"last_over_time({series}[{HISTORY_WINDOW}])"
+
+
+def history_timeseries(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    **options: Any,
+) -> Json:
+    """A time series over the last three years, one point a day at most."""
+    panel = timeseries(title, description, queries, **options)
+    return panel | {"timeFrom": HISTORY_SPAN, "interval": "1d"}
+
+
+def province_history() -> list[Json]:
+    program = 'program="5g-2025"'
+    new = f"sum(max by (city) ({latest_month_end(f'pacer_5g_sites_new{{{program}}}')}))"
+    planned = f"sum(max by (city) ({latest_month_end(f'pacer_5g_sites_planned_new{{{program}}}')}))"
+    attainment = latest_month_end(f"pacer_program_attainment_ratio{{{program}}}")
+    gigabit = latest_month_end('pacer_program_attainment_ratio{program="gigabit-2024"}')
+    return [
+        row(HISTORY_ROW),
+        history_timeseries(
+            "History: province 5g-2025 new sites vs plan",
+            "Each month end as Pacer judges it today (late reports restated into their months): "
+            "the cities' new in-service sites and the plan to date (dashed), summed.",
+            [Query(new, "new sites"), Query(planned, "plan to date")],
+            size=(8, 9),
+            minimum=0,
+            overrides=[dashed("B", "orange")],
+        ),
+        history_timeseries(
+            "History: 5g-2025 attainment per city",
+            "Each city's new over planned sites at each month end, and the province's (sum over "
+            "sum). Under 0.90 is at risk, under 0.75 behind; a city without data has no point.",
+            [
+                Query(f"max by (city) ({attainment})", "{{city}}"),
+                Query(f"{new} / {planned}", "province"),
+            ],
+            size=(10, 9),
+            unit="percentunit",
+            threshold_line=0.9,
+        ),
+        history_timeseries(
+            "History: cities meeting the gigabit standard",
+            "Cities whose every thresholded gigabit indicator passed on the values in force at "
+            "each month end of gigabit-2024 (of those with data).",
+            [Query(f"sum(max by (city) ({gigabit}) == bool 1)", "cities")],
+            size=(6, 9),
+            minimum=0,
+        ),
+    ]
+
+
+def city_history() -> list[Json]:
+    here = 'city="$city"'
+    program = f'{here}, program="5g-2025"'
+    return [
+        row(HISTORY_ROW),
+        history_timeseries(
+            "History: 5g-2025 new sites vs plan",
+            "The city's new in-service sites and the plan to date (dashed) at each month end, as "
+            "Pacer judges them today (late reports restated into their months).",
+            [
+                Query(f"max({latest_month_end(f'pacer_5g_sites_new{{{program}}}')})", "new sites"),
+                Query(
+                    f"max({latest_month_end(f'pacer_5g_sites_planned_new{{{program}}}')})",
+                    "plan to date",
+                ),
+            ],
+            size=(8, 9),
+            minimum=0,
+            overrides=[dashed("B", "orange")],
+        ),
+        history_timeseries(
+            "History: attainment per program",
+            "Attainment at each month end: new over planned sites (5g-2025, 5g-2027), the share "
+            "of gigabit indicators passing (gigabit-2024). No point while the city had no data.",
+            [
+                Query(
+                    "max by (program) "
+                    f"({latest_month_end(f'pacer_program_attainment_ratio{{{here}}}')})",
+                    "{{program}}",
+                )
+            ],
+            size=(8, 9),
+            unit="percentunit",
+            threshold_line=0.9,
+        ),
+        history_timeseries(
+            "History: gigabit indicator values",
+            "The value of each indicator in force at each month end (latest as_of on or before "
+            "it); bb_1000m_users, a count of users, is left out of this scale.",
+            [
+                Query(
+                    "max by (indicator) ("
+                    + latest_month_end(
+                        f'pacer_gigabit_indicator_value{{{here}, indicator!="bb_1000m_users"}}'
+                    )
+                    + ")",
+                    "{{indicator}}",
+                )
+            ],
+            size=(8, 9),
+        ),
     ]
 
 

@@ -71,6 +71,14 @@ class ReportHandler:
                 await self.applier.remember_error(entry_id, f"{type(exc).__name__}: {exc}")
             raise
         self.metrics.outcomes.labels(outcome.result).inc()
+        if outcome.result == "applied":
+            log.info(
+                "applied %s report: %d created, %d updated, %d unchanged",
+                envelope.kind,
+                outcome.created,
+                outcome.updated,
+                outcome.unchanged,
+            )
         if outcome.result == "rejected":
             log.warning(
                 "rejected report %s of %s: %d errors (see its record)",

@@ -10,13 +10,12 @@ from typing import Any
 
 from faststream import AckPolicy, StreamMessage
 from faststream.redis.annotations import RedisStreamMessage
-from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
 from services.aggregator.applier import ReportApplier
 from services.aggregator.handler import HandlerMetrics, ReportHandler
 from services.aggregator.maintenance import keep_streams_healthy
-from shared import names
+from shared import logs, names, runtime_metrics
 from shared.consumers import subscribe_with_reclaimer
 from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
@@ -50,10 +49,13 @@ async def _parse_fields_only(
 def build_app(settings: Settings) -> Starlette:
     targets = load_targets(settings.targets_file)
     clock = settings.make_clock()
-    registry = CollectorRegistry()
+    registry = runtime_metrics.service_registry()
     redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
     broker = stream_broker(
-        settings.redis_url, registry=registry, logger=log, parser=_parse_fields_only
+        settings.redis_url,
+        registry=registry,
+        logger=logs.stream_logger("aggregator"),
+        parser=_parse_fields_only,
     )
     handler = ReportHandler(
         applier=ReportApplier(redis, max_sites_per_city=targets.max_sites_per_city),
@@ -65,9 +67,9 @@ def build_app(settings: Settings) -> Starlette:
 
     async def on_report(message: RedisStreamMessage) -> None:
         entry_id = message.raw_message["message_ids"][0].decode()
-        await handler.handle(
-            entry_id, _decode(message.raw_message["data"]), message.get_delivery_count
-        )
+        fields = _decode(message.raw_message["data"])
+        with logs.report_context(fields.get("city", "?"), fields.get("report_id", "?")):
+            await handler.handle(entry_id, fields, message.get_delivery_count)
 
     subscribe_with_reclaimer(
         broker,

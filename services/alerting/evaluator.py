@@ -104,7 +104,7 @@ class Evaluator:
             for group in by_group(notifications):
                 pipe.xadd(names.ALERTS_STREAM, group_entry_fields(group))  # type: ignore[arg-type]
             await pipe.execute()
-        if upgrading:
+        if upgrading and stored:
             log.info("active alerts upgraded: %d records became %d", len(stored), len(active))
         for notification in notifications:
             log.info(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -19,15 +20,16 @@ from datetime import timedelta
 import httpx
 from faststream import AckPolicy
 from faststream.redis.annotations import RedisStreamMessage
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import Counter
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from services.alerting.alertmanager import AlertmanagerClient
 from services.alerting.delivery import DeliveryWorker, fan_out
-from services.alerting.evaluator import Evaluator
-from shared import names
+from services.alerting.evaluator import Evaluation, Evaluator
+from shared import logs, names, runtime_metrics
 from shared.consumers import restart_stopped_subscribers, subscribe_with_reclaimer
+from shared.domain.alerts import evaluate_alerts
 from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
@@ -59,16 +61,19 @@ async def _every(seconds: float, action: Callable[[], Awaitable[object]], what: 
 def build_app(settings: Settings) -> Starlette:
     targets = load_targets(settings.targets_file)
     clock = settings.make_clock()
-    registry = CollectorRegistry()
+    registry = runtime_metrics.service_registry()
     redis: Redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
     http = httpx.AsyncClient(timeout=settings.delivery_timeout_s, headers={"User-Agent": "pacer"})
-    broker = stream_broker(settings.redis_url, registry=registry, logger=log)
+    broker = stream_broker(
+        settings.redis_url, registry=registry, logger=logs.stream_logger("alerting")
+    )
     evaluator = Evaluator(
         redis=redis,
         targets=targets,
         clock=clock,
         repeat_interval=timedelta(seconds=settings.repeat_interval),
         resolve_hold=timedelta(seconds=settings.resolve_hold),
+        rules=functools.partial(evaluate_alerts, due_soon_days=settings.report_due_soon_days),
     )
     alertmanager = (
         AlertmanagerClient(
@@ -88,15 +93,23 @@ def build_app(settings: Settings) -> Starlette:
     )
     worker = DeliveryWorker(redis, http, settings, registry=registry)
 
-    async def evaluate() -> None:
+    async def evaluate() -> Evaluation:
         result = await evaluator.evaluate()
         for notification in result.notifications:
             notifications.labels(str(notification.event)).inc()
         if alertmanager is not None:
             await alertmanager.push(result.active, result.notifications)
+        return result
 
     async def on_progress(message: RedisStreamMessage) -> None:
-        await evaluate()
+        _, fields = _fields(message)
+        with logs.report_context(fields.get("city", "?"), fields.get("report_id", "?")):
+            result = await evaluate()
+            log.info(
+                "evaluated after the report: %d alerts active, %d notifications",
+                len(result.active),
+                len(result.notifications),
+            )
 
     async def on_notification(message: RedisStreamMessage) -> None:
         entry_id, fields = _fields(message)

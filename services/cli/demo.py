@@ -1,16 +1,18 @@
 """``pacer demo``: 16 cities reporting 2024-01 to 2025-12 against a real Pacer, in about a minute.
 
 With ``--start`` it runs its own ``pacer up`` (embedded Redis, tokens and log in a temporary or
-given directory) on an accelerated clock, plays the simulation, shows what happened and stops
-the system (``--keep`` leaves it running). Without ``--start`` it drives the Pacer at
-``--server``/``PACER_API_URL`` with ``--token``/``PACER_TOKEN`` (an admin token), following that
-server's clock as ``GET /v1/.../progress`` reports it: start that Pacer with an accelerated
-``PACER_CLOCK`` (``offset:2024-01-01T00:00:00+08:00;speed=1000000``) or it takes two years.
-"""
+given directory) on an accelerated clock it steers (``demo_system.ClockControl``,
+``demo_pacing``), plays the simulation, shows what happened and stops the system (``--keep``
+leaves it running). Without ``--start`` it drives the Pacer at ``--server``/``PACER_API_URL``
+with ``--token``/``PACER_TOKEN`` (an admin token), following that server's clock as
+``GET /v1/.../progress`` reports it: start that Pacer with an accelerated ``PACER_CLOCK``
+(``offset:2024-01-01T00:00:00+08:00;speed=500000``) or it takes two years; that clock runs on by
+itself, and a report that reaches Pacer after its due day fails the run."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -18,6 +20,8 @@ import signal
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
@@ -27,29 +31,35 @@ from rich.markup import escape
 
 from services.cli.api_client import ApiUnavailableError, PacerClient
 from services.cli.demo_alerts import AlertWatch
-from services.cli.demo_clock import ServerClock
+from services.cli.demo_clock import ServerClock, StoryClock
 from services.cli.demo_driver import DemoApi, Driver, NotAllowedError, Outcome, day
+from services.cli.demo_pacing import Pacing
 from services.cli.demo_report import (
     alert_story,
     cities_table,
+    notification_line,
+    record,
     role_alert,
     story_lines,
     totals_agree,
 )
 from services.cli.demo_simulation import Scenario, simulate
 from services.cli.demo_system import (
-    START_LEAD_S,
+    DAYS_PER_MONTH,
+    SECONDS_PER_DAY,
+    ClockControl,
     LocalPacer,
-    accelerated_clock,
     alert_timing_env,
     clock_speed,
     local_pacer,
 )
-from shared.domain.calendar import Period
+from shared.domain.calendar import Period, due_instant
+from shared.domain.targets import Targets
 from shared.targets import load_targets
 
 ROLLOUT = "5g-2025"
 SETTLE_TIMEOUT_S = 30.0
+RESOLVE_HOLD_DAYS = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,12 +86,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resolve-hold-days",
         type=float,
-        default=35,
+        default=RESOLVE_HOLD_DAYS,
         metavar="D",
-        help="with --start: PACER_RESOLVE_HOLD in simulated days (default 35, more than the "
-        "monthly reporting cycle, so 'behind plan' does not flap with each report)",
+        help="with --start: PACER_RESOLVE_HOLD in simulated days (default 1: a city is judged "
+        "on the day its figures cover, so its standing changes only with a report or a due day "
+        "and nothing flaps between them)",
     )
     parser.add_argument("--until", metavar="YYYY-MM", help="stop after this month's reports")
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="write what happened as JSON: the parts, every alert seen (labels, when it fired "
+        "and resolved on the server's clock), the notifications, the reports",
+    )
     parser.add_argument("--webhook", metavar="URL", help="subscribe this URL to the alerts")
     parser.add_argument("--webhook-secret", help="its HMAC secret (default: generated, printed)")
     parser.add_argument("--server", help="Pacer's API (default: $PACER_API_URL or :8000)")
@@ -98,6 +115,8 @@ class Target:
     local: LocalPacer | None = None
     viewer_token: str | None = None
     """A read-only token worth printing (only a private Pacer's)."""
+    control: ClockControl | None = None
+    """The demo's hand on a private Pacer's clock."""
 
 
 def _start_local(args: argparse.Namespace, console: Console) -> Target:
@@ -108,10 +127,12 @@ def _start_local(args: argparse.Namespace, console: Console) -> Target:
     if args.webhook and (host := urlsplit(args.webhook).hostname):
         # The private Pacer may post to the receiver given, typically one on this machine.
         timing["PACER_WEBHOOK_ALLOWED_HOSTS"] = host
-    clock = accelerated_clock(args.seconds_per_month, START_LEAD_S)
-    local = local_pacer(var, clock, timing, usual_ports=not args.free_ports)
+    var.mkdir(parents=True, exist_ok=True)
+    # The clock stands at the story's first day until the demo lets it run (every service ready).
+    control = ClockControl(var.resolve() / "clock.control", clock_speed(args.seconds_per_month))
+    local = local_pacer(var, control.spec, timing, usual_ports=not args.free_ports)
     console.print(f"Starting pacer up in {local.var} (log: {local.log_path})")
-    console.print(f"  PACER_CLOCK={clock}")
+    console.print(f"  PACER_CLOCK={control.spec}")
     console.print("  " + " ".join(f"{k}={v}" for k, v in timing.items()))
     local.start()
     try:
@@ -124,7 +145,7 @@ def _start_local(args: argparse.Namespace, console: Console) -> Target:
     city_tokens = {city: token for token, city in tokens.values() if city is not None}
     viewer = tokens.get("viewer", (None, None))[0]
     client = PacerClient(local.url("ingest"), admin)
-    return Target(client, city_tokens, clock_speed(args.seconds_per_month), local, viewer)
+    return Target(client, city_tokens, control.speed, local, viewer, control)
 
 
 def _subscribe(client: PacerClient, url: str, secret: str | None, console: Console) -> None:
@@ -154,7 +175,9 @@ def _settle(api: DemoApi, expected: dict[str, int], driver: Driver) -> bool:
     return True
 
 
-def _play(target: Target, scenario: Scenario, args: argparse.Namespace, console: Console) -> int:
+def _play(
+    target: Target, scenario: Scenario, targets: Targets, args: argparse.Namespace, console: Console
+) -> int:
     client = target.client
     client.on_retry = lambda what, delay: console.print(
         f"[yellow]{what}: retrying in {delay:.1f} s[/]"
@@ -163,33 +186,76 @@ def _play(target: Target, scenario: Scenario, args: argparse.Namespace, console:
     api = DemoApi(client, probe, target.city_tokens)
     if args.webhook:
         _subscribe(client, args.webhook, args.webhook_secret, console)
-    clock = ServerClock(api.server_now, speed=target.speed)
-    speed = clock.calibrate()
-    last = scenario.submissions[-1].at if scenario.submissions else clock.now()
-    wait = clock.real_seconds_until(last)
-    took = "never: the clock is fixed" if wait is None else f"about {wait:.0f} s"
-    console.print(
-        f"Server clock: {day(clock.now())}, {speed:,.0f}x real time; "
-        f"the last report ({day(last)}) goes out in {took}."
-    )
+    driver = _driver(target, scenario, targets, api, console)
     for line in story_lines(scenario.roles, scenario.seed):
         console.print(line)
-    watch = AlertWatch(api.alerts)
-    roles = scenario.roles
-    driver = Driver(api, clock, watch, console.print, lambda a: role_alert(roles, a))
+    # A private Pacer's clock runs only while the driver waits for the story's next moment: it
+    # stands at the end too, so no month after the story makes every city overdue.
     outcome = driver.run(scenario)
-    unsent = {s.report_id for s in outcome.unreachable}
-    sent = Scenario(
-        scenario.seed, roles, tuple(s for s in scenario.submissions if s.report_id not in unsent)
-    )
-    expected = sent.new_in_service()
+    expected = scenario.excluding({s.report_id for s in outcome.unreachable}).new_in_service()
     agreed = _settle(api, expected, driver)
-    console.print(cities_table(api.progress(), expected, roles))
-    console.print("What happened to the cities with a part:")
-    for line in alert_story(watch, scenario.roles):
+    if driver.story_ends is not None and driver.clock.now() >= driver.story_ends:
+        console.print(
+            f"[yellow]The server's clock passed the end of the story ({day(driver.story_ends)}) "
+            "before Pacer had applied every report: the alerts after it are left out.[/]"
+        )
+    console.print(cities_table(api.progress(), expected, scenario.roles))
+    console.print("What happened to the cities with a part, and to the province:")
+    for line in alert_story(driver.watch, scenario.roles):
         console.print(line)
+    notifications = target.local.notifications() if target.local is not None else None
+    if target.local is not None:
+        console.print(notification_line(notifications, target.local.url("alerting")))
+    if args.record:
+        story = record(scenario, driver.watch, notifications, outcome)
+        Path(args.record).write_text(json.dumps(story, indent=1) + "\n", encoding="utf-8")
     _where_to_look(target, console)
     return _verdict(outcome, agreed, console)
+
+
+def _driver(
+    target: Target, scenario: Scenario, targets: Targets, api: DemoApi, console: Console
+) -> Driver:
+    """The driver on the server's clock: steered for a private Pacer, else measured."""
+    due_day = targets.reporting.due_day
+    clock: StoryClock
+    pacing = None
+    if target.control is not None:
+        clock = target.control
+        months = sorted({s.period for s in scenario.submissions})
+        pacing = Pacing(
+            target.control,
+            api.applied_periods,
+            [due_instant(month, due_day) for month in months],
+            console.print,
+        )
+        console.print(
+            f"Clock: stands at {day(clock.now())}; it runs at {target.control.speed:,.0f}x real "
+            f"time (a month in {DAYS_PER_MONTH * SECONDS_PER_DAY / target.control.speed:.1f} s) "
+            "while the demo waits for the story's next moment, and stands while it works."
+        )
+    else:
+        server = ServerClock(api.server_now, speed=target.speed)
+        speed = server.calibrate()
+        last = scenario.submissions[-1].at if scenario.submissions else server.now()
+        wait = server.real_seconds_until(last)
+        took = "never: the clock is fixed" if wait is None else f"about {wait:.0f} s"
+        console.print(
+            f"Server clock: {day(server.now())}, {speed:,.0f}x real time; "
+            f"the last report ({day(last)}) goes out in {took}."
+        )
+        clock = server
+    return Driver(
+        api,
+        clock,
+        AlertWatch(api.alerts),
+        console.print,
+        partial(role_alert, scenario.roles),
+        story_ends=scenario.story_ends(due_day),
+        due_day=due_day,
+        first_due_period=targets.reporting.start,
+        pacing=pacing,
+    )
 
 
 def _where_to_look(target: Target, console: Console) -> None:
@@ -211,15 +277,25 @@ def _verdict(outcome: Outcome, agreed: bool, console: Console) -> int:
     )
     if outcome.unreachable:
         console.print("[yellow]The server's clock never reaches the rest (a fixed clock?).[/]")
+    if outcome.after_due:
+        console.print(
+            f"[red]{len(outcome.after_due)} reports the story sends on time reached Pacer after "
+            "their due day: the demo fell behind the clock, and the alerts above are not the "
+            "story's. Run it slower (--seconds-per-month 5) or on a quieter machine.[/]"
+        )
     if not agreed:
         console.print("[red]The server's totals differ from the simulation's (see the table).[/]")
-    return 0 if agreed and not outcome.rejected and not outcome.unreachable else 1
+    failed = outcome.rejected or outcome.unreachable or outcome.after_due
+    return 0 if agreed and not failed else 1
 
 
-def _keep_running(local: LocalPacer, speed: float, console: Console) -> None:
+def _keep_running(
+    local: LocalPacer, speed: float, story_ends: datetime | None, console: Console
+) -> None:
+    overdue = f" from {day(story_ends)} on" if story_ends is not None else " soon"
     console.print(
         f"Pacer keeps running in {local.var} (Ctrl-C stops it). Its clock runs on at "
-        f"{speed:,.0f}x and no more reports come: soon every city is overdue."
+        f"{speed:,.0f}x and no more reports come:{overdue} every city is overdue."
     )
     try:
         while local.process is not None and local.process.poll() is None:
@@ -241,14 +317,18 @@ def run(args: argparse.Namespace) -> int:
         console.print("pacer demo: --keep, --var-dir and --free-ports go with --start")
         return 2
     targets_file = os.environ.get("PACER_TARGETS_FILE")
-    scenario = simulate(load_targets(Path(targets_file) if targets_file else None), args.seed)
+    targets = load_targets(Path(targets_file) if targets_file else None)
+    scenario = simulate(targets, args.seed)
     if args.until:
         scenario = scenario.until(Period.parse(args.until))
+    story_ends = scenario.story_ends(targets.reporting.due_day)
     target = _start_local(args, console) if args.start else _remote(args)
     try:
-        code = _play(target, scenario, args, console)
+        code = _play(target, scenario, targets, args, console)
         if target.local is not None and args.keep:
-            _keep_running(target.local, target.speed or 1.0, console)
+            if target.control is not None:
+                target.control.run()
+            _keep_running(target.local, target.speed or 1.0, story_ends, console)
         return code
     except ApiUnavailableError as exc:
         console.print(f"[red]Pacer stopped answering: {escape(str(exc))}[/]")

@@ -43,11 +43,13 @@ class AlertWatch:
         current = {a["fingerprint"]: a for a in self.fetch()}
         fired = []
         for fingerprint, alert in current.items():
-            if fingerprint not in self._active:
+            if fingerprint in self._active:  # its numbers move on: show the latest
+                self._active[fingerprint].summary = _summary(alert)
+            else:
                 seen = SeenAlert(
                     fingerprint,
                     dict(alert["labels"]),
-                    str(alert.get("annotations", {}).get("summary", "")),
+                    _summary(alert),
                     str(alert.get("startsAt", "")),
                 )
                 self._active[fingerprint] = seen
@@ -68,3 +70,7 @@ class AlertWatch:
             a.name == alertname and all(a.labels.get(k) == v for k, v in labels.items())
             for a in self._active.values()
         )
+
+
+def _summary(alert: dict[str, Any]) -> str:
+    return str(alert.get("annotations", {}).get("summary", ""))

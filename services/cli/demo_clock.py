@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 CALIBRATION_GAP_S = 0.5
 
@@ -59,3 +60,14 @@ class ServerClock:
         if not self.speed:
             return None
         return ahead / self.speed
+
+
+class StoryClock(Protocol):
+    """The server's "now" as the demo knows it: measured (``ServerClock``) or steered
+    (``demo_system.ClockControl``)."""
+
+    def now(self) -> datetime: ...
+
+    def sync(self) -> datetime: ...
+
+    def real_seconds_until(self, instant: datetime) -> float | None: ...

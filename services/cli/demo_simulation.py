@@ -1,29 +1,52 @@
 """What the 16 cities report each month in ``pacer demo``: pure and seeded, no I/O.
 
-Each city builds 5G sites at its own pace (its quota spread evenly over 2024-2025, times a pace
-factor and monthly noise) and reports each month's new sites and gigabit indicators early the
-next month. Four cities play a part, chosen by the seed:
+Every city reports each month's new 5G sites (2024-01 to 2025-12) and, while gigabit-2024 is open
+(through 2024-12), its gigabit indicators, early the next month (the 1st to the 3rd, well before
+the due day). How many sites each builds follows ``services.cli.demo_pace``: the cities without a
+part stay ahead of both site plans at every month's end, pass every gigabit threshold and so
+raise no alert. Four cities play a part, chosen by the seed:
 
-- ``lagging`` slows down after a good first quarter and stays behind plan;
-- ``recovering`` slows down in 2024 and catches up from October (its FiveGBehindPlan resolves);
-- ``skipping`` misses the due day of one month and submits it about two weeks late
-  (ReportOverdue fires, then resolves);
-- ``gigabit_failing`` keeps household gigabit coverage under 80 % (GigabitIndicatorBelowThreshold).
+- ``lagging`` slows down after a good first quarter: FiveGBehindPlan (warning, then critical) and
+  FiveGProjectedMiss, then FiveGTargetMissed when its December 2025 report brings the final
+  judgement;
+- ``recovering`` falls behind in 2024 and catches up from October: its FiveGBehindPlan resolves;
+- ``skipping`` misses the due day of one month (2024-07..2024-11) and submits both reports about
+  two weeks late: ReportOverdue fires, then resolves;
+- ``gigabit_failing`` keeps household gigabit coverage under 80 %: GigabitIndicatorBelowThreshold
+  (warning; critical as well from the final judgement) and GigabitStandardNotMet.
+
+Each city opens on 2024-01-01 with an empty 5g-sites report for 2023-12 ("no new site before
+the programmes start"). Without it, the province would be judged on January 31 from the first
+city's January report on, the cities that had not reported yet counting zero (contract §1.1),
+and FiveGProvinceBehindPlan would fire for a few days in February 2024 though no city is behind.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from shared.domain.calendar import PROVINCE_TZ, Period
-from shared.domain.targets import City, Targets
+from services.cli.demo_pace import site_path
+from shared.domain.calendar import PROVINCE_TZ, Period, due_instant
+from shared.domain.state import ReportKind
+from shared.domain.targets import City, SiteProgram, Targets
 
-FIRST_PERIOD = Period(2024, 1)
-LAST_PERIOD = Period(2025, 12)
 FAILING_INDICATOR = "household_gigabit_coverage_pct"
+SKIPPABLE = (Period(2024, 7), Period(2024, 11))
+"""The months the skipping city may miss (first, last): both kinds are required then, and its
+margin covers the plan's step in each (``demo_pace.SKIPPING_MARGIN``)."""
+OPENING_DAY = date(2024, 1, 1)
+REPORT_DAYS = (1, 3)
+"""A city reports a month on one of these days of the next month, a week or more before the
+due day: at the demo's speed (a month in 2.5 s) the driver has 0.6 s to catch up if the 32
+reports of a month take it longer than the 0.25 s they are spread over."""
+BATCH_DAYS = 4
+"""A city's operators bring the month's new sites into service on this many days of it (after
+acceptance tests, in batches): a city's history holds about 100 days, not 730, which keeps each
+alert evaluation of the demo's Pacer (and of the simulation's test) cheap."""
 
 CITY_CENTRES: dict[str, tuple[float, float]] = {
     "jinan": (36.65, 117.12), "qingdao": (36.07, 120.38), "zibo": (36.81, 118.05),
@@ -36,11 +59,13 @@ CITY_CENTRES: dict[str, tuple[float, float]] = {
 """(lat, lon) of each city seat; sites scatter within about 25 km of it."""
 SHANDONG_CENTRE = (36.4, 118.5)
 OPERATORS = (
-    ("china_mobile", ("n41", "n28"), 0.5),
-    ("china_telecom", ("n78",), 0.2),
-    ("china_unicom", ("n78",), 0.2),
-    ("china_broadnet", ("n28", "n79"), 0.1),
+    ("china_mobile", ("n41", "n28")),
+    ("china_telecom", ("n78",)),
+    ("china_unicom", ("n78",)),
+    ("china_broadnet", ("n28", "n79")),
 )
+"""Each operator and its 5G bands."""
+_OPERATOR_SHARES = (0.5, 0.2, 0.2, 0.1)
 
 
 @dataclass(frozen=True)
@@ -50,6 +75,16 @@ class Roles:
     skipping: str
     skipped_period: Period
     gigabit_failing: str
+
+    def of(self, city: str) -> str:
+        """The part ``city`` plays ("" for none)."""
+        cast = {
+            self.lagging: "lagging",
+            self.recovering: "recovering",
+            self.skipping: "skipping",
+            self.gigabit_failing: "gigabit_failing",
+        }
+        return cast.get(city, "")
 
 
 @dataclass(frozen=True)
@@ -76,6 +111,16 @@ class Scenario:
     submissions: tuple[Submission, ...]
     """In the order of their ``at``."""
 
+    @property
+    def last_period(self) -> Period | None:
+        return max((s.period for s in self.submissions), default=None)
+
+    def story_ends(self, due_day: int) -> datetime | None:
+        """When the story is over: the next month's report falls due after this instant, and
+        from then on every city would be overdue. None without submissions."""
+        last = self.last_period
+        return None if last is None else due_instant(last.next(), due_day)
+
     def until(self, last: Period) -> Scenario:
         """The same scenario with only the reports for periods up to ``last``."""
         kept = tuple(s for s in self.submissions if s.period <= last)
@@ -98,20 +143,11 @@ class Scenario:
         return totals
 
 
-def periods(first: Period = FIRST_PERIOD, last: Period = LAST_PERIOD) -> list[Period]:
+def periods(first: Period, last: Period) -> list[Period]:
     found = [first]
     while found[-1] < last:
         found.append(found[-1].next())
     return found
-
-
-def _pace(role: str, month: int, base: float) -> float:
-    """How fast the city builds in month ``month`` (0 = 2024-01), as a multiple of its plan."""
-    if role == "lagging":
-        return 1.1 if month < 3 else 0.55
-    if role == "recovering":
-        return 1.15 if month < 3 else (0.65 if month < 9 else 1.6)
-    return base
 
 
 def _instant(day: date, rng: random.Random) -> datetime:
@@ -141,48 +177,57 @@ _DRIFT: dict[str, tuple[float, float, float]] = {
 class _CitySim:
     city: City
     role: str
-    quota: int
-    total_days: int
-    """Days from the roll-out's start to its deadline (731 for 2024-2025)."""
     rng: random.Random
-    base_pace: float
+    path: dict[Period, int]
+    """New in-service sites wanted at each month's end (``demo_pace.site_path``)."""
     indicators: dict[str, float]
     sites: list[dict[str, Any]]
 
+    in_service: int = 0
+    """New sites in service now (commissioned since the start, not decommissioned)."""
+
     def month_sites(self, period: Period, month: int) -> list[dict[str, Any]]:
-        pace = _pace(self.role, month, self.base_pace)
-        noise = min(1.3, max(0.75, self.rng.gauss(1.0, 0.1)))
-        days = period.last_day.day
-        count = round(self.quota * days / self.total_days * pace * noise)
+        """The month's report: sites gone out of service, then what the path needs on top."""
+        gone = self._decommissioned(month)
+        count = self.path[period] - self.in_service
+        batches = self.rng.sample(range(1, period.last_day.day + 1), BATCH_DAYS)
+        days = [date(period.year, period.month, day).isoformat() for day in batches]
         lat0, lon0 = CITY_CENTRES.get(self.city.id, SHANDONG_CENTRE)
+        draw = self.rng.random
         new: list[dict[str, Any]] = []
-        for _ in range(count):
-            name, bands, _weight = self.rng.choices(OPERATORS, [o[2] for o in OPERATORS])[0]
+        for number, (name, bands), day in zip(
+            itertools.count(len(self.sites) + 1),
+            self.rng.choices(OPERATORS, _OPERATOR_SHARES, k=count),
+            self.rng.choices(days, k=count),
+            strict=False,
+        ):
             new.append(
                 {
-                    "site_id": f"{self.city.id}-{len(self.sites) + len(new) + 1:05d}",
+                    "site_id": f"{self.city.id}-{number:05d}",
                     "operator": name,
                     "status": "in_service",
-                    "commissioned_on": date(
-                        period.year, period.month, self.rng.randint(1, days)
-                    ).isoformat(),
-                    "lat": round(lat0 + self.rng.uniform(-0.22, 0.22), 5),
-                    "lon": round(lon0 + self.rng.uniform(-0.25, 0.25), 5),
-                    "band": self.rng.choice(bands),
+                    "commissioned_on": day,
+                    # within about 25 km of the city seat (0.22 degrees of latitude)
+                    "lat": round(lat0 + 0.44 * draw() - 0.22, 5),
+                    "lon": round(lon0 + 0.5 * draw() - 0.25, 5),
+                    "band": bands[int(draw() * len(bands))],
                 }
             )
         self.sites += new
+        self.in_service += count
         # Copies: the records in self.sites change later (decommissioned), the report does not.
-        return [dict(site) for site in new] + self._decommissioned(month)
+        return [dict(site) for site in new] + gone
 
     def _decommissioned(self, month: int) -> list[dict[str, Any]]:
         """Now and then a few sites of earlier months go out of service (at most 4)."""
         if month < 3 or self.rng.random() > 0.2:
             return []
-        older = [s for s in self.sites[: len(self.sites) * 3 // 4] if s["status"] == "in_service"]
-        chosen = self.rng.sample(older, min(len(older), self.rng.randint(1, 4)))
+        older = len(self.sites) * 3 // 4
+        picked = (self.sites[i] for i in self.rng.sample(range(older), self.rng.randint(1, 4)))
+        chosen = [site for site in picked if site["status"] == "in_service"]
         for site in chosen:
             site["status"] = "decommissioned"
+        self.in_service -= len(chosen)
         return [dict(site) for site in chosen]
 
     def month_indicators(self, month: int) -> dict[str, float]:
@@ -194,58 +239,68 @@ class _CitySim:
                 step = self.rng.uniform(low, high)
                 self.indicators[key] = min(cap, self.indicators[key] + step)
             self.indicators["bb_1000m_users"] *= self.rng.uniform(1.01, 1.04)
-        in_service = self.city.baseline_sites + sum(s["status"] == "in_service" for s in self.sites)
+        in_service = self.city.baseline_sites + self.in_service
         reported = {k: round(v, 1) for k, v in self.indicators.items()}
         reported["bb_1000m_users"] = round(self.indicators["bb_1000m_users"])
         reported["bs_5g_per_10k"] = round(in_service / self.city.population * 10_000, 2)
         return reported
 
 
-def _start_city(city: City, role: str, quota: int, total_days: int, rng: random.Random) -> _CitySim:
+def _start_city(
+    targets: Targets, city: City, role: str, rollout: SiteProgram, months: list[Period], seed: int
+) -> _CitySim:
+    rng = random.Random(f"{seed}:{city.id}")
     indicators = {key: rng.uniform(low, high) for key, (low, high) in _START.items()}
     if role == "gigabit_failing":
         indicators[FAILING_INDICATOR] = rng.uniform(71, 74)
     indicators["bb_1000m_users"] = city.population * rng.uniform(0.02, 0.04)
-    base_pace = rng.uniform(1.25, 1.35) if role == "skipping" else rng.uniform(1.12, 1.35)
-    return _CitySim(city, role, quota, total_days, rng, base_pace, indicators, [])
+    path = site_path(targets, city, role, months, rollout.target_new(city), rng)
+    return _CitySim(city, role, rng, path, indicators, [])
 
 
-def _city_submissions(sim: _CitySim, seed: int, skipped: Period | None) -> list[Submission]:
-    found: list[Submission] = []
-    for month, period in enumerate(periods()):
+def _opening(sim: _CitySim, seed: int) -> Submission:
+    """The empty report for the month before the programmes (see the module docstring)."""
+    before = Period.of(OPENING_DAY).previous()
+    body = {
+        "report_id": f"demo{seed}-{sim.city.id}-5g-{before}",
+        "period": str(before),
+        "as_of": before.last_day.isoformat(),
+        "sites": [],
+    }
+    return Submission(sim.city.id, "5g-sites", before, _instant(OPENING_DAY, sim.rng), body)
+
+
+def _city_submissions(
+    sim: _CitySim, targets: Targets, months: list[Period], seed: int, skipped: Period | None
+) -> list[Submission]:
+    found = [_opening(sim, seed)]
+    gigabit = targets.reporting_window(ReportKind.GIGABIT)
+    prefix = f"demo{seed}-{sim.city.id}"
+    for month, period in enumerate(months):
         sites = sim.month_sites(period, month)
-        indicators = sim.month_indicators(month)
-        following = period.next()
         late = period == skipped
-        day = sim.rng.randint(24, 27) if late else sim.rng.randint(3, 9)
+        following = period.next()
+        day = sim.rng.randint(24, 27) if late else sim.rng.randint(*REPORT_DAYS)
         at = _instant(date(following.year, following.month, day), sim.rng)
-        head = {"period": str(period), "as_of": period.last_day.isoformat()}
-        prefix = f"demo{seed}-{sim.city.id}"
-        found.append(
-            Submission(
-                sim.city.id,
-                "5g-sites",
-                period,
-                at,
-                {"report_id": f"{prefix}-5g-{period}", **head, "sites": sites},
-                late,
-            )
-        )
-        found.append(
-            Submission(
-                sim.city.id,
-                "gigabit",
-                period,
-                at + timedelta(minutes=sim.rng.randint(5, 90)),
-                {"report_id": f"{prefix}-gig-{period}", **head, "indicators": indicators},
-                late,
-            )
-        )
+        head: dict[str, Any] = {"period": str(period), "as_of": period.last_day.isoformat()}
+        sites_body = {"report_id": f"{prefix}-5g-{period}", **head, "sites": sites}
+        found.append(Submission(sim.city.id, "5g-sites", period, at, sites_body, late))
+        if gigabit is None or not gigabit.requires(period):
+            continue  # no programme open for it: gigabit reports are no longer asked for
+        indicators = sim.month_indicators(month)
+        gigabit_body = {"report_id": f"{prefix}-gig-{period}", **head, "indicators": indicators}
+        at += timedelta(minutes=sim.rng.randint(5, 90))
+        found.append(Submission(sim.city.id, "gigabit", period, at, gigabit_body, late))
     return found
 
 
+def rollout_program(targets: Targets) -> SiteProgram:
+    """The roll-out with a province target (5g-2025): the demo plays it from start to deadline."""
+    return next(p for p in targets.site_programs if p.province_target_new is not None)
+
+
 def simulate(targets: Targets, seed: int) -> Scenario:
-    """The demo's 24 months of reports from every city of ``targets``, the same for one seed."""
+    """The demo's months of reports from every city of ``targets``, the same for one seed."""
     rng = random.Random(seed)
     city_ids = list(targets.cities)
     if len(city_ids) < 4:
@@ -253,17 +308,14 @@ def simulate(targets: Targets, seed: int) -> Scenario:
     unknown = [c.id for c in targets.cities.values() if c.gigabit_since is None] or city_ids
     failing = rng.choice(unknown)
     lagging, recovering, skipping = rng.sample([c for c in city_ids if c != failing], 3)
-    roles = Roles(lagging, recovering, skipping, rng.choice(periods()[4:18]), failing)
-    role_of = {lagging: "lagging", recovering: "recovering", skipping: "skipping"}
-    role_of[failing] = "gigabit_failing"
-    rollout = next(p for p in targets.site_programs if p.province_target_new is not None)
-    total_days = (rollout.deadline - rollout.start).days + 1
+    roles = Roles(lagging, recovering, skipping, rng.choice(periods(*SKIPPABLE)), failing)
+    rollout = rollout_program(targets)
+    months = periods(Period.of(rollout.start), Period.of(rollout.deadline))
     submissions: list[Submission] = []
     for city in targets.cities.values():
-        role = role_of.get(city.id, "")
-        city_rng = random.Random(f"{seed}:{city.id}")
-        sim = _start_city(city, role, rollout.target_new(city), total_days, city_rng)
+        role = roles.of(city.id)
+        sim = _start_city(targets, city, role, rollout, months, seed)
         skipped = roles.skipped_period if role == "skipping" else None
-        submissions += _city_submissions(sim, seed, skipped)
+        submissions += _city_submissions(sim, targets, months, seed, skipped)
     submissions.sort(key=lambda s: (s.at, s.city, s.kind))
     return Scenario(seed, roles, tuple(submissions))

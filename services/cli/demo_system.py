@@ -1,8 +1,10 @@
 """``pacer demo --start``: a private ``pacer up`` on an accelerated clock, and its way out.
 
-The clock is ``offset:2024-01-01T00:00:00+08:00;since=<a few seconds from now>;speed=<factor>``,
-so every service shares one timeline that reaches 2024-01-01 just after the system is ready and
-then runs a month every ``seconds_per_month``. The alert timings are sized for that speed:
+The clock is ``offset:2024-01-01T00:00:00+08:00;speed=<factor>;control=<var>/clock.control``:
+every service shares one timeline, running a month every ``seconds_per_month``, that the demo
+steers through the control file (``ClockControl``): it stands at 2024-01-01 until every service
+is ready, and the demo holds it whenever the cities' reports would otherwise reach Pacer later
+than the story says (a busy machine). The alert timings are sized for that speed:
 ``PACER_EVAL_INTERVAL`` is real seconds (a fraction of a simulated month), ``PACER_REPEAT_INTERVAL``
 and ``PACER_RESOLVE_HOLD`` compare clock instants, so they are simulated seconds.
 """
@@ -15,19 +17,21 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.cli.child_process import spawn
+from shared.clock import write_clock_control
 
 SIM_START = "2024-01-01T00:00:00+08:00"
 SECONDS_PER_DAY = 86_400
 DAYS_PER_MONTH = 365.2425 / 12
-START_LEAD_S = 6.0
-"""The simulated clock reaches SIM_START this long after ``pacer up`` is launched."""
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 DEFAULT_PORTS = {
@@ -35,6 +39,7 @@ DEFAULT_PORTS = {
     "aggregator": ("PACER_AGGREGATOR_PORT", 8001),
     "alerting": ("PACER_ALERTING_PORT", 8002),
     "exporter": ("PACER_EXPORTER_PORT", 9108),
+    "portal": ("PACER_PORTAL_PORT", 8003),
 }
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,9 +62,56 @@ def alert_timing_env(
     }
 
 
-def accelerated_clock(seconds_per_month: float, starts_in_s: float) -> str:
-    since = time.time() + starts_in_s
-    return f"offset:{SIM_START};since={since:.3f};speed={clock_speed(seconds_per_month):.3f}"
+@dataclass
+class ClockControl:
+    """The demo's hand on its private Pacer's clock: holds it, and lets it run on from where it
+    stands (``shared.clock``, ``;control=<path>``). Reads as the demo's idea of the server's
+    "now" too, exactly: nothing to measure or extrapolate."""
+
+    path: Path
+    speed: float
+    """Simulated seconds per real second."""
+    real: Callable[[], float] = time.time
+    _held: datetime | None = field(default=None, init=False)
+    _since: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.hold(datetime.fromisoformat(SIM_START))
+
+    @property
+    def spec(self) -> str:
+        return f"offset:{SIM_START};speed={self.speed:.3f};control={self.path}"
+
+    @property
+    def held(self) -> bool:
+        return self._held is not None
+
+    def hold(self, at: datetime | None = None) -> None:
+        """Stop every service's clock (at ``at``, else where it stands)."""
+        self._held = at if at is not None else self.now()
+        write_clock_control(self.path, hold=self._held)
+
+    def run(self) -> None:
+        """Let the clock run on from where it stands."""
+        if self._held is None:
+            return
+        start = datetime.fromisoformat(SIM_START)
+        self._since = self.real() - (self._held - start).total_seconds() / self.speed
+        self._held = None
+        write_clock_control(self.path, since=self._since)
+
+    def now(self) -> datetime:
+        if self._held is not None:
+            return self._held
+        start = datetime.fromisoformat(SIM_START)
+        return start + timedelta(seconds=(self.real() - self._since) * self.speed)
+
+    def sync(self) -> datetime:
+        return self.now()
+
+    def real_seconds_until(self, instant: datetime) -> float:
+        """Real seconds the clock needs to reach ``instant`` once running (0 if it has)."""
+        return max(0.0, (instant - self.now()).total_seconds() / self.speed)
 
 
 def _port_is_free(port: int) -> bool:
@@ -132,6 +184,21 @@ class LocalPacer:
                 name, _role, city, token = line.split()
                 found[name] = (token, None if city == "-" else city)
         return found
+
+    def notifications(self) -> dict[str, int] | None:
+        """The alerting service's ``pacer_alert_notifications_total`` by event (firing,
+        resolved, repeat): what it decided to notify; None if its metrics do not answer."""
+        try:
+            text = httpx.get(f"{self.url('alerting')}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            return None
+        return {
+            sample.labels["event"]: int(sample.value)
+            for family in text_string_to_metric_families(text)
+            if family.name == "pacer_alert_notifications"
+            for sample in family.samples
+            if sample.name.endswith("_total")
+        }
 
     def log_tail(self, lines: int = 30) -> str:
         try:

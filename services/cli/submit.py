@@ -3,7 +3,7 @@
     pacer submit 5g-sites sites.csv --city jinan --period 2024-06 --as-of 2024-06-30
     pacer submit gigabit gigabit.json --city jinan --period 2024-06 --as-of 2024-06-30
 
-Read and check the file (submit_readers, submit_rows), cut it into reports (submit_batches),
+Read and check the file, cut it into reports (shared.report_files, which the portal uses too),
 send them and wait until each is applied (submit_upload), say what happened (submit_output).
 """
 
@@ -21,18 +21,13 @@ from pathlib import Path
 from rich.console import Console
 
 from services.cli.api_client import ApiUnavailableError, PacerClient
-from services.cli.submit_batches import Batch, BatchError, gigabit_batch, site_batches
 from services.cli.submit_output import notes, progress_bar, summary_json, table
-from services.cli.submit_readers import (
-    FORMATS,
-    InputError,
-    detect_format,
-    read_indicators,
-    read_sites,
-)
-from services.cli.submit_rows import RowError, check_indicators, check_sites
 from services.cli.submit_upload import Outcome, SubmitAbortedError, Uploader
 from shared.domain.state import ReportKind
+from shared.report_files.batches import Batch, BatchError
+from shared.report_files.prepare import prepare_reports
+from shared.report_files.readers import FORMATS, InputError, SourceFile
+from shared.report_files.rows import RowError
 from shared.wire import MAX_SITES_PER_REPORT
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_UNAVAILABLE = 0, 1, 2, 3
@@ -63,12 +58,15 @@ def _batch_size(text: str) -> int:
 
 
 DESCRIPTION = """\
-Submit a file of new 5G sites (CSV, JSON or NDJSON) or of gigabit indicators (CSV or JSON) as
-progress reports. Site lists become reports of at most 10,000 sites whose ids derive from their
-content, so running the same command again submits nothing twice."""
+Submit a file of new 5G sites (CSV, XLSX, JSON or NDJSON) or of gigabit indicators (CSV, XLSX or
+JSON) as progress reports. Site lists become reports of at most 10,000 sites whose ids derive
+from their content, so running the same command again submits nothing twice."""
 EPILOG = """\
-CSV columns for 5g-sites: site_id, operator, status, commissioned_on, lat, lon[, district, band].
-Gigabit CSV: rows 'indicator,value', or indicator columns with one row of values.
+CSV/XLSX columns for 5g-sites: site_id, operator, status, commissioned_on, lat, lon[, district,
+band], or in Chinese 站点编号, 运营商, 状态, 开通日期, 纬度, 经度[, 区县, 频段]; operators as
+china_mobile or 中国移动. CSV in UTF-8 (with or without BOM), GBK or GB18030.
+Gigabit CSV/XLSX: rows 'indicator,value' (指标,数值), or indicator columns with one row of values.
+Empty forms: pacer template 5g-sites|gigabit.
 Exit status: 0 all applied (or valid, with --dry-run); 1 something was rejected; 2 the file or
 the request could not be used; 3 Pacer was unavailable, or a report was not applied in time."""
 
@@ -119,12 +117,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_batches(args: argparse.Namespace) -> list[Batch]:
     """Read and check the file; raises InputError or BatchError when it cannot be used."""
-    file_format = detect_format(args.file, args.format)
-    if args.kind is ReportKind.GIGABIT:
-        checked = check_indicators(read_indicators(args.file, file_format))
-        return [gigabit_batch(args.city, args.period, args.as_of, checked)]
-    checked_sites = check_sites(read_sites(args.file, file_format), args.as_of)
-    return site_batches(args.city, args.period, args.as_of, checked_sites, args.batch_size)
+    return prepare_reports(
+        SourceFile.read(args.file),
+        args.kind,
+        args.city,
+        args.period,
+        args.as_of,
+        file_format=args.format,
+        batch_size=args.batch_size,
+    )
 
 
 class _Session:

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from services.cli.api_client import PacerClient
-from services.cli.submit_batches import Batch
-from services.cli.submit_rows import RowError
+from shared.report_files.batches import Batch
+from shared.report_files.rows import RowError
 from shared.wire import ReportSummary
 
 POLL_FIRST_S = 0.2
@@ -55,11 +55,7 @@ def _error_items(response: httpx.Response) -> list[dict[str, Any]]:
 
 
 def _row_errors(batch: Batch, response: httpx.Response) -> list[RowError]:
-    errors: list[RowError] = []
-    for item in _error_items(response):
-        row, column = batch.locate(item.get("loc") or [])
-        errors.append(RowError(row, column, str(item.get("message")), str(item.get("code"))))
-    return errors
+    return [batch.error(item) for item in _error_items(response)]
 
 
 def _abort(response: httpx.Response, batch: Batch) -> SubmitAbortedError:

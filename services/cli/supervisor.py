@@ -22,8 +22,6 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
-
 from services.cli.child_process import describe_exit, spawn, stop_all
 from services.cli.embedded_redis import EmbeddedRedisError, embedded_redis, find_redis_server
 from services.cli.main import SERVICES
@@ -132,6 +130,7 @@ def _service_urls(settings: Settings) -> dict[str, str]:
         "aggregator": f"{base}:{settings.aggregator_port}/readyz",
         "alerting": f"{base}:{settings.alerting_port}/readyz",
         "exporter": f"{base}:{settings.exporter_port}/metrics",
+        "portal": f"{base}:{settings.portal_port}/ (web pages: sign in with a token)",
     }
 
 
@@ -185,15 +184,15 @@ def _banner(settings: Settings, redis_line: str, services: list[Supervised]) -> 
     return lines
 
 
-def run_up(var_dir: str) -> int:
+def run_up(var_dir: str, settings: Settings) -> int:
+    """``settings`` were read (and checked) by the caller from the environment and ``.env``."""
     try:
-        settings = Settings()
         city_ids = list(load_targets(settings.targets_file).cities)
         clock_spec = settings.make_clock().pinned().spec  # one timeline for all children
         var = Path(var_dir).resolve()
         var.mkdir(parents=True, exist_ok=True)
         tokens_file, tokens_lines = _tokens_banner(settings, var, city_ids)
-    except (ValidationError, ClockError, TargetsError, OSError) as exc:
+    except (ClockError, TargetsError, OSError) as exc:
         print(f"pacer up: configuration error: {exc}", file=sys.stderr)
         return 2
 
@@ -213,7 +212,11 @@ def run_up(var_dir: str) -> int:
             services = [_service(name, env) for name in SERVICES]
             for service in services:
                 service.start()
-            print("\n".join([*_banner(settings, redis_line, services), *tokens_lines]), flush=True)
+            banner = "\n".join([*_banner(settings, redis_line, services), *tokens_lines])
+            if settings.log_format == "json":  # every line of the output is then a JSON object
+                log.info("%s", banner)
+            else:
+                print(banner, flush=True)
             _supervise([*services, *redis_children], stop)
             log.info("stopping on %s", signal.Signals(stop.received or signal.SIGTERM).name)
         except EmbeddedRedisError as exc:

@@ -8,13 +8,14 @@ a ``prometheus_client`` registry.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
 
 from prometheus_client.core import Metric
 
-from services.exporter.exposition import Counter, Gauge, TextExposition, as_metric
+from services.exporter.exposition import Counter, Gauge, TextExposition, as_metric, from_metric
 from services.exporter.snapshot import Snapshot
 from shared.domain.calendar import end_of_day, start_of_day
 from shared.domain.plan import ALL_STATUSES, Status
@@ -27,14 +28,22 @@ from shared.domain.progress import (
 )
 from shared.domain.state import CityState
 from shared.domain.targets import City, Targets
+from shared.runtime_metrics import runtime_families
 from shared.store.report_records import REJECTION_CODES
 
 
 def render(
     exposition: TextExposition, targets: Targets, snapshot: Snapshot, now: datetime
 ) -> bytes:
-    """The text exposition of every Pacer gauge at ``now``."""
-    return exposition.render(PacerCollector(targets, snapshot, now).gauges())
+    """The text exposition of every Pacer gauge at ``now``, then the process's own families
+    (``process_*``, ``python_info``, ``pacer_build_info``) as every service shows them."""
+    return exposition.render(
+        itertools.chain(PacerCollector(targets, snapshot, now).gauges(), runtime_gauges())
+    )
+
+
+def runtime_gauges() -> list[Gauge]:
+    return [from_metric(metric) for metric in runtime_families()]
 
 
 class PacerCollector:

@@ -116,6 +116,19 @@ def _prefix(name: str, labelnames: tuple[str, ...], labelvalues: tuple[str, ...]
     return f"{name}{{{labels}}} "
 
 
+def from_metric(metric: Metric) -> Gauge:
+    """A ``prometheus_client`` gauge or counter family (a collector's) as one of ours: the
+    process families every service shows. Its label names are those of its first sample."""
+    if metric.type not in ("gauge", "counter"):
+        raise ValueError(f"{metric.name}: a {metric.type} is neither a gauge nor a counter")
+    name = f"{metric.name}_total" if metric.type == "counter" else metric.name
+    values = [sample for sample in metric.samples if sample.name == name]  # no *_created
+    labelnames = tuple(values[0].labels) if values else ()
+    samples = [(tuple(s.labels[label] for label in labelnames), s.value) for s in values]
+    family = Counter if metric.type == "counter" else Gauge
+    return family(name, metric.documentation, labelnames, samples)
+
+
 def as_metric(gauge: Gauge) -> Metric:
     """The same family for ``prometheus_client`` (a registry, ``generate_latest``)."""
     family: GaugeMetricFamily | CounterMetricFamily

@@ -65,4 +65,6 @@ async def read_firing_alerts(redis: Redis) -> tuple[AlertCount, ...]:
         AlertCount(str(name), str(severity), counts[(str(name), str(severity))])
         for name in AlertName
         for severity in Severity
+        # info is ReportDueSoon's severity, and its only one
+        if (severity is Severity.INFO) == (name is AlertName.REPORT_DUE_SOON)
     )

@@ -9,9 +9,17 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from services.ingest import routes_alerts, routes_progress, routes_reports, routes_subscriptions
+from services.ingest import (
+    routes_alerts,
+    routes_history,
+    routes_me,
+    routes_progress,
+    routes_reports,
+    routes_subscriptions,
+)
 from services.ingest.context import IngestContext
 from services.ingest.deadlines import RequestDeadlines
+from services.ingest.docs import install_docs
 from services.ingest.errors import ErrorsBody, error_responses, install_error_handlers
 from services.ingest.gateway import Gateway
 from services.ingest.limits import BodyLimit
@@ -51,6 +59,9 @@ def create_app(
         # the path without it built its Location from the request's Host header, before
         # authentication (an open redirect for whoever controls Host in front of Pacer).
         redirect_slashes=False,
+        # /docs is install_docs's, its files from a package instead of public CDNs; no /redoc.
+        docs_url=None,
+        redoc_url=None,
         # Pacer's request metrics are its own (observability.py, Prometheus). FastAPI's native
         # OpenTelemetry, unconfigured here, still asked three global providers on every request
         # whether it was (~3 % of the app's CPU per report; bench/NOTES-ingest-latency.md).
@@ -58,7 +69,14 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (routes_reports, routes_progress, routes_subscriptions, routes_alerts):
+    for module in (
+        routes_reports,
+        routes_progress,
+        routes_history,
+        routes_subscriptions,
+        routes_alerts,
+        routes_me,
+    ):
         # Every API route needs a token, is rate limited per token, and reads or writes Redis.
         app.include_router(module.router, responses=error_responses(401, 429, 503))
     for route in health_routes(redis_readiness(ctx.redis), registry):
@@ -79,6 +97,7 @@ def create_app(
             else None
         ),
     )
+    install_docs(app)
     _publish_report_schemas(app)
     return app
 

@@ -12,6 +12,7 @@ from services.ingest.app import create_app
 from services.ingest.auth import TokenBook, TokensFileError
 from services.ingest.context import IngestContext
 from services.ingest.store import ReportStore
+from shared.runtime_metrics import service_registry
 from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.connection import connect
@@ -56,7 +57,8 @@ def main(settings: Settings) -> None:
     try:
         tokens = TokenBook.load(settings.tokens_file, set(targets.cities))
     except TokensFileError as exc:
-        sys.exit(f"pacer serve ingest: configuration error: {exc}")
+        named = str(exc) if "PACER_TOKENS_FILE" in str(exc) else f"PACER_TOKENS_FILE={exc}"
+        sys.exit(f"pacer serve ingest: configuration error: {named}")
     asyncio.run(_upgrade_store(settings))
     redis = connect(settings.redis_url, timeout_s=settings.redis_timeout_s)
     ctx = IngestContext(
@@ -75,6 +77,7 @@ def main(settings: Settings) -> None:
     app = create_app(
         ctx,
         settings.max_body_bytes,
+        registry=service_registry(),
         rate_limit_rps=settings.rate_limit_rps,
         rate_limit_burst=settings.rate_limit_burst,
         body_timeout_s=settings.request_body_timeout_s,

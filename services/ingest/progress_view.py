@@ -23,7 +23,8 @@ from shared.domain.state import CityState
 from shared.domain.targets import ProgramKind, SiteProgram, Targets
 
 
-def _rounded(value: float | None, digits: int = 4) -> float | None:
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    """The API's rounding of a figure (the history rows round as these views do)."""
     return None if value is None else round(value, digits)
 
 
@@ -35,7 +36,7 @@ def _projection(projection: Projection | None) -> dict[str, Any]:
         "projected_completion": (
             projection.completion.isoformat() if projection.completion else None
         ),
-        "trailing_rate_per_day": _rounded(projection.daily_rate),
+        "trailing_rate_per_day": rounded(projection.daily_rate),
     }
 
 
@@ -49,8 +50,8 @@ def site_view(program: SiteProgram, progress: SiteProgress) -> dict[str, Any]:
         "unit": "new in-service sites",
         "target": progress.target_new,
         "actual": progress.new_sites,
-        "planned_to_date": _rounded(progress.planned_new, 1),
-        "attainment": _rounded(progress.attainment),
+        "planned_to_date": rounded(progress.planned_new, 1),
+        "attainment": rounded(progress.attainment),
         **_projection(progress.projection),
         "baseline_verified": progress.baseline_verified,
         "target_derived": progress.target_derived,
@@ -59,7 +60,7 @@ def site_view(program: SiteProgram, progress: SiteProgress) -> dict[str, Any]:
             "baseline": progress.baseline_sites,
             "new": progress.new_sites,
             "target_new": progress.target_new,
-            "planned_new_to_date": _rounded(progress.planned_new, 1),
+            "planned_new_to_date": rounded(progress.planned_new, 1),
             "in_service": progress.in_service,
         },
     }
@@ -68,9 +69,9 @@ def site_view(program: SiteProgram, progress: SiteProgress) -> dict[str, Any]:
     if progress.kind is ProgramKind.SITE_DENSITY:
         view["density"] = {
             "unit": "sites per 10,000 residents",
-            "target": _rounded(progress.target_density_per_10k),
-            "actual": _rounded(progress.density_per_10k),
-            "planned_to_date": _rounded(progress.planned_density_per_10k),
+            "target": rounded(progress.target_density_per_10k),
+            "actual": rounded(progress.density_per_10k),
+            "planned_to_date": rounded(progress.planned_density_per_10k),
         }
     return view
 
@@ -82,7 +83,7 @@ def gigabit_view(progress: GigabitProgress) -> dict[str, Any]:
         "judged_as_of": progress.judged_as_of.isoformat(),
         "final": progress.judged.final,
         "status": str(progress.status),
-        "attainment": _rounded(progress.attainment),
+        "attainment": rounded(progress.attainment),
         "standard_met": progress.standard_met,
         "unit": "indicators passing",
         "target": len(progress.thresholded),

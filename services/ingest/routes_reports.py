@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ from services.ingest.observability import request_metrics
 from services.ingest.store import SiteCheck
 from services.ingest.validation import check_report, json_body
 from shared.domain.state import ReportKind
+from shared.logs import report_label
 from shared.wire import (
     REPORT_MODELS,
     GigabitReport,
@@ -46,6 +48,7 @@ from shared.wire import (
     site_limit_message,
 )
 
+log = logging.getLogger("pacer.ingest")
 router = APIRouter(prefix="/v1")
 _REPORT_ID: TypeAdapter[str] = TypeAdapter(ReportId)
 _DRY_RUN: TypeAdapter[bool] = TypeAdapter(bool)
@@ -138,6 +141,14 @@ async def _submit(
             loc=["body", "report_id"],
         )
     status_code, status = (202, "accepted") if outcome.result == "accepted" else (200, "duplicate")
+    log.info(
+        "%s %s report from %s (sites: %d)",
+        status,
+        kind,
+        who.name,
+        len(site_ids),
+        extra={"report": report_label(city, report_id)},
+    )
     return _answer(
         {"report_id": report_id, "status": status, "received_at": outcome.received_at.isoformat()},
         status_code=status_code,

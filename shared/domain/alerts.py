@@ -28,6 +28,7 @@ from shared.domain.targets import City, GigabitProgram, SiteProgram, Targets
 class Severity(StrEnum):
     WARNING = "warning"
     CRITICAL = "critical"
+    INFO = "info"  # ReportDueSoon only (shared.domain.due_soon)
 
 
 class AlertName(StrEnum):
@@ -38,6 +39,7 @@ class AlertName(StrEnum):
     GIGABIT_INDICATOR_BELOW_THRESHOLD = "GigabitIndicatorBelowThreshold"
     GIGABIT_STANDARD_NOT_MET = "GigabitStandardNotMet"
     REPORT_OVERDUE = "ReportOverdue"
+    REPORT_DUE_SOON = "ReportDueSoon"
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ class Alert:
         return self.labels["severity"]
 
 
-def evaluate_alerts(targets: Targets, states: dict[str, CityState], now: datetime) -> list[Alert]:
+def evaluate_alerts(
+    targets: Targets, states: dict[str, CityState], now: datetime, *, due_soon_days: int = 0
+) -> list[Alert]:
     """Every alert that is active at ``now``, sorted by fingerprint.
 
     Each city and programme is judged at its judgement day (contract §1.1), never at ``now``
@@ -73,6 +77,8 @@ def evaluate_alerts(targets: Targets, states: dict[str, CityState], now: datetim
 
     Severities are nested: whatever raises a ``critical`` alert also raises its ``warning`` twin
     (same labels but the severity), so escalation adds an alert and resolves none.
+
+    ``due_soon_days`` > 0 adds the ``info`` reminders of ``shared.domain.due_soon``.
     """
     known = {cid: states.get(cid, CityState(city=cid)) for cid in targets.cities}
     found: list[Alert] = []
@@ -88,6 +94,9 @@ def evaluate_alerts(targets: Targets, states: dict[str, CityState], now: datetim
             found += _gigabit_alerts(gigabit_program, city, gigabit)
     for city in targets.cities.values():
         found += _overdue_alerts(targets, city, known[city.id], now)
+    from shared.domain.due_soon import due_soon_alerts  # it builds on this module's Alert
+
+    found += due_soon_alerts(targets, known, now, due_soon_days)
     return sorted(found, key=lambda alert: alert.fingerprint)
 
 

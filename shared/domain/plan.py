@@ -11,6 +11,7 @@ from enum import StrEnum
 from itertools import pairwise
 
 from shared.domain.calendar import Period, end_of_day, start_of_day
+from shared.domain.daily_counts import DailyCounts
 from shared.domain.targets import Tolerances
 
 TRAILING_RATE_DAYS = 90
@@ -120,7 +121,7 @@ def projection_horizon(deadline: date) -> date:
 
 def project_completion(
     *,
-    sites_by_day: dict[date, int],
+    counts: DailyCounts,
     start: date,
     deadline: date,
     required_new: int,
@@ -137,17 +138,14 @@ def project_completion(
     window = min(TRAILING_RATE_DAYS, (judged - start).days + 1)
     if window <= 0:
         return Projection(None, 0.0, None, horizon)
-    first = judged - timedelta(days=window - 1)
-    in_window = sum(n for day, n in sites_by_day.items() if first <= day <= judged)
+    in_window = counts.between(judged - timedelta(days=window - 1), judged)
     rate = in_window / window
-    done = 0
-    for day in sorted(d for d in sites_by_day if start <= d <= judged):
-        done += sites_by_day[day]
-        if done >= required_new:
-            return Projection(ProjectionKind.MET, rate, day, horizon)
+    done = counts.between(start, judged)
     remaining = required_new - done
-    if remaining <= 0:  # nothing required (a target of 0)
-        return Projection(ProjectionKind.MET, rate, None, horizon)
+    if remaining <= 0:
+        # the day the running total reached the target (none for a target of 0)
+        reached = counts.day_reaching(start, required_new) if required_new > 0 else None
+        return Projection(ProjectionKind.MET, rate, reached, horizon)
     if in_window <= 0:
         return Projection(ProjectionKind.NEVER, 0.0, None, horizon)
     days = -(-remaining * window // in_window)  # ceil, in integers

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
 
 from shared.domain.calendar import Period
+from shared.domain.daily_counts import DailyCounts
 
 
 class ReportKind(StrEnum):
@@ -37,6 +39,11 @@ class CityState:
     period_received: dict[ReportKind, dict[Period, datetime]] = field(default_factory=dict)
     """When each reported month's first applied report was received."""
 
+    @cached_property
+    def site_counts(self) -> DailyCounts:
+        """``sites_by_day`` summed once, for the many questions a judgement asks of it."""
+        return DailyCounts(self.sites_by_day)
+
     def sites_between(self, first: date, last: date) -> int:
         """In-service sites commissioned on days first..last inclusive."""
-        return sum(n for day, n in self.sites_by_day.items() if first <= day <= last)
+        return self.site_counts.between(first, last)

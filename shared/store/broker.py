@@ -59,6 +59,7 @@ def stream_broker(
         socket_connect_timeout=SENTINEL_CONNECT_TIMEOUT_S,
         middlewares=middlewares,
         logger=logger,
+        log_level=logging.DEBUG,  # its "Received" and "Processed" lines: two per stream entry
         **pool_options,
         **options,
     )

@@ -138,7 +138,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/v1/progress"): Row(_get("/v1/progress"), READ),
     ("GET", "/v1/cities/{city}/progress"): Row(_get("/v1/cities/jinan/progress"), READ),
+    ("GET", "/v1/cities/{city}/history"): Row(
+        _get("/v1/cities/jinan/history?program=5g-2025"), READ
+    ),
+    ("GET", "/v1/history"): Row(_get("/v1/history?program=5g-2025"), READ),
+    ("GET", "/v1/export.csv"): Row(_get("/v1/export.csv?month=2024-06"), READ),
     ("GET", "/v1/alerts"): Row(_get("/v1/alerts"), READ),
+    ("GET", "/v1/me"): Row(_get("/v1/me"), READ),
     ("POST", "/v1/subscriptions"): Row(
         lambda api, headers: api.post(
             "/v1/subscriptions",

@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from services.alerting.delivery import DeliveryWorker, fan_out
-from services.alerting.delivery.signing import verify
+from services.alerting.delivery.signing import TOLERANCE_S, verify, verify_delivery
 from services.ingest.subscriptions_store import SubscriptionStore
 from shared import names
 from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
@@ -218,6 +218,12 @@ async def test_a_receiver_failing_three_times_gets_the_fourth_attempt_signed_wit
         assert not verify(
             "another-secret-entirely", request.body, request.headers["x-pacer-signature"]
         )
+        # The README's receiver check: this attempt's id, timestamp and body, sent just now...
+        assert request.headers["webhook-id"] == final.id
+        assert verify_delivery(SECRET, request.headers, request.body, now=time.time())
+        # ...and the same bytes replayed six minutes later are refused.
+        replayed_at = int(request.headers["webhook-timestamp"]) + TOLERANCE_S + 60
+        assert not verify_delivery(SECRET, request.headers, request.body, now=replayed_at)
     gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(requests)]
     for failures, gap in enumerate(gaps, start=1):
         assert gap >= 0.5 * 0.05 * 2 ** (failures - 1) - 0.005, f"backoff after {failures}: {gaps}"

@@ -39,7 +39,9 @@ def fuzz_config(report_id: str, subscription_id: str) -> str:
     """schemathesis.toml: every operation is called as a user who may do it (a city officer
     writes its own city, the admin manages subscriptions); anything else would stop at 401/403
     before the handler. ``city`` is pinned for the same reason: other cities are 403 for this
-    token, and unknown ones a 404 that tests/integration/test_ingest.py covers; the admin
+    token, and unknown ones a 404 that tests/integration/test_ingest.py covers; so is
+    ``program`` (an id of the targets file: any other is the 422 that
+    tests/integration/test_history_api.py covers); the admin
     releases site ids (all unknown here: 404). The ids are of a
     stored report and subscription, so reads answer 200 with a body to check, not only 404."""
     return f"""
@@ -51,6 +53,7 @@ Authorization = "Bearer {CITY_TOKENS[CITY]}"
 
 [parameters]
 city = "{CITY}"
+program = "5g-2025"
 report_id = "{report_id}"
 subscription_id = "{subscription_id}"
 

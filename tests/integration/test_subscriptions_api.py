@@ -204,7 +204,7 @@ INVALID = [
     ),
     (
         "unknown severity",
-        subscription_body(filters={"severities": ["info"]}),
+        subscription_body(filters={"severities": ["page"]}),  # info, warning, critical are
         ["body", "filters", "severities", 0],
         "enum",
     ),

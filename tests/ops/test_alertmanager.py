@@ -2,9 +2,9 @@
 Alertmanager running it routes, groups per city, mutes ReportOverdue during a pipeline outage and
 mails the numbers.
 
-The live tests load the shipped file and change only what a test machine must: webhook URLs and
-the mail relay point at loopback sinks, the template glob is made absolute, and the group timers
-shrink to a second. Routes, grouping, inhibitions and receivers stay as shipped.
+The live tests load the shipped file and change only what a test machine must: webhook URLs, the
+mail relay and the WeCom API point at loopback sinks, the template glob is made absolute, and the
+group timers shrink to a second. Routes, grouping, inhibitions and receivers stay as shipped.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -143,6 +145,8 @@ ROUTES = [
     ),
     ("alertname=ReportOverdue severity=warning kind=5g-sites", "fiveg-team"),
     ("alertname=ReportOverdue severity=critical kind=gigabit", "ops-critical,gigabit-team"),
+    ("alertname=ReportDueSoon severity=info kind=gigabit", "gigabit-team"),
+    ("alertname=ReportDueSoon severity=info kind=5g-sites", "fiveg-team"),
     (
         "alertname=PacerServiceDown severity=critical component=pipeline service=ingest",
         "pipeline-oncall",
@@ -168,6 +172,34 @@ def test_amtool_routes_labels_to_the_receivers_of_their_severity_and_program(
     assert result.stdout.strip() == receivers
 
 
+def render(
+    tmp_path: Path,
+    template: str,
+    alerts: list[dict[str, Any]],
+    group_labels: dict[str, str],
+    common_labels: dict[str, str] | None = None,
+    kind: str = "text",
+) -> str:
+    """``template`` rendered by amtool with our templates, for one group notification."""
+    data = {
+        "receiver": "ops-critical",
+        "status": "firing",
+        "alerts": alerts,
+        "groupLabels": group_labels,
+        "commonLabels": common_labels or {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example.org",
+    }
+    data_file = tmp_path / "data.json"
+    data_file.write_text(json.dumps(data))
+    result = amtool(
+        "template", "render", f"--template.glob={TEMPLATE}", f"--template.data={data_file}",
+        f"--template.text={template}", f"--template.type={kind}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 @pytest.mark.parametrize("kind", ["subject", "text", "html"])
 def test_the_mail_templates_show_the_numbers_and_where_the_alert_applies(
     kind: str, tmp_path: Path
@@ -176,23 +208,14 @@ def test_the_mail_templates_show_the_numbers_and_where_the_alert_applies(
     text = {"subject": mail["headers"]["Subject"], "text": mail["text"], "html": mail["html"]}[kind]
     firing = target_missed("jinan") | {"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}
     gigabit = indicator_below("jinan") | {"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}
-    data = {
-        "receiver": "ops-critical",
-        "status": "firing",
-        "alerts": [firing, gigabit],
-        "groupLabels": {"city": "jinan", "program": "5g-2025"},
-        "commonLabels": {"city": "jinan"},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager.example.org",
-    }
-    data_file = tmp_path / "data.json"
-    data_file.write_text(json.dumps(data))
-    result = amtool(
-        "template", "render", f"--template.glob={TEMPLATE}", f"--template.data={data_file}",
-        f"--template.text={text}", "--template.type=" + ("html" if kind == "html" else "text"),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    rendered = result.stdout
+    rendered = render(
+        tmp_path,
+        text,
+        [firing, gigabit],
+        {"city": "jinan", "program": "5g-2025"},
+        {"city": "jinan"},
+        "html" if kind == "html" else "text",
+    )
     if kind == "subject":
         assert rendered.strip() == "[FIRING:2] Pacer jinan 5g-2025"
         return
@@ -206,11 +229,45 @@ def test_the_mail_templates_show_the_numbers_and_where_the_alert_applies(
 # --- a real Alertmanager running the shipped file -------------------------------------------------
 
 
-class MailSink:
+Kept = TypeVar("Kept")
+
+
+class LoopbackSink(Generic[Kept]):
+    """A threaded server on a free loopback port keeping what it receives (``_keep``)."""
+
+    def __init__(self, server: socketserver.ThreadingTCPServer | ThreadingHTTPServer) -> None:
+        self._kept: list[Kept] = []
+        self._server = server
+        self._server.daemon_threads = True
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def host_port(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def received(self) -> list[Kept]:
+        with self._lock:
+            return list(self._kept)
+
+    def _keep(self, item: Kept) -> None:
+        with self._lock:
+            self._kept.append(item)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class MailSink(LoopbackSink[EmailMessage]):
     """A plain SMTP server on loopback that keeps every message (no TLS, no AUTH)."""
 
     def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
         sink = self
 
         class Session(socketserver.StreamRequestHandler):
@@ -222,7 +279,7 @@ class MailSink:
                         self.wfile.write(b"250 pacer-test-mail-sink\r\n")
                     elif verb == b"DATA":
                         self.wfile.write(b"354 go ahead\r\n")
-                        sink._keep(self._read_data())
+                        sink._keep(_parsed_mail(self._read_data()))
                         self.wfile.write(b"250 kept\r\n")
                     elif verb == b"QUIT":
                         self.wfile.write(b"221 bye\r\n")
@@ -236,32 +293,17 @@ class MailSink:
                     lines.append(line[1:] if line.startswith(b"..") else line)
                 return b"".join(lines)
 
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Session)
-        self._server.daemon_threads = True
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Session))
 
     @property
     def address(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
+        return self.host_port
 
-    def received(self) -> list[EmailMessage]:
-        with self._lock:
-            return list(self.messages)
 
-    def _keep(self, data: bytes) -> None:
-        message = email.message_from_bytes(data, _class=EmailMessage, policy=email.policy.default)
-        with self._lock:
-            self.messages.append(message)
-
-    def __enter__(self) -> MailSink:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+def _parsed_mail(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, _class=EmailMessage, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def _receiver(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -269,11 +311,62 @@ def _receiver(config: dict[str, Any], name: str) -> dict[str, Any]:
     return found
 
 
-def config_for_test(webhook_url: str, smtp_address: str) -> dict[str, Any]:
+class WeComSink(LoopbackSink[dict[str, Any]]):
+    """WeCom's API as Alertmanager's wechat notifier uses it, on loopback: ``gettoken`` hands out
+    an access token for the corp id and secret, ``message/send`` keeps each message."""
+
+    TOKEN = "test-access-token"
+
+    def __init__(self) -> None:
+        self.token_requests: list[dict[str, list[str]]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                if url.path != "/cgi-bin/gettoken":
+                    self._answer(404, {"errcode": 404})
+                    return
+                sink.token_requests.append(parse_qs(url.query))
+                self._answer(200, {"errcode": 0, "access_token": sink.TOKEN, "expires_in": 7200})
+
+            def do_POST(self) -> None:
+                url = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if url.path != "/cgi-bin/message/send" or parse_qs(url.query).get(
+                    "access_token"
+                ) != [sink.TOKEN]:
+                    self._answer(200, {"errcode": 40014, "errmsg": "invalid access_token"})
+                    return
+                sink._keep(json.loads(body))
+                self._answer(200, {"errcode": 0, "errmsg": "ok"})
+
+            def _answer(self, status: int, content: dict[str, Any]) -> None:
+                data = json.dumps(content).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        super().__init__(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host_port}/cgi-bin/"
+
+
+def config_for_test(
+    webhook_url: str, smtp_address: str, wechat_api_url: str = "http://127.0.0.1:9/cgi-bin/"
+) -> dict[str, Any]:
     """The shipped file with loopback endpoints, an absolute template glob and 1 s group timers."""
     config: dict[str, Any] = copy.deepcopy(yaml.safe_load(CONFIG.read_text()))
     config["templates"] = [str(CONFIG.parent / pattern) for pattern in config["templates"]]
     config["global"] |= {"smtp_smarthost": smtp_address, "smtp_require_tls": False}
+    config["global"]["wechat_api_url"] = wechat_api_url
     for receiver in config["receivers"]:
         for webhook in receiver.get("webhook_configs", []):
             webhook["url"] = webhook_url
@@ -300,10 +393,16 @@ def mail() -> Iterator[MailSink]:
 
 
 @pytest.fixture
+def wecom() -> Iterator[WeComSink]:
+    with WeComSink() as sink:
+        yield sink
+
+
+@pytest.fixture
 def alertmanager(
-    tmp_path: Path, webhook: WebhookReceiver, mail: MailSink
+    tmp_path: Path, webhook: WebhookReceiver, mail: MailSink, wecom: WeComSink
 ) -> Iterator[Alertmanager]:
-    config = config_for_test(webhook.url, mail.address)
+    config = config_for_test(webhook.url, mail.address, wecom.api_url)
     started = Alertmanager(tmp_path / "alertmanager", config).start()
     yield started
     started.stop()
@@ -475,6 +574,44 @@ def test_critical_alerts_are_mailed_with_the_numbers_and_again_when_resolved(
     assert "shortfall 1,972.5" in _part(firing, "text/html")
     assert resolution["Subject"] == "[RESOLVED] Pacer jinan 5g-2025"
     assert "Resolved (1)" in _part(resolution, "text/plain")
+
+
+def test_critical_alerts_reach_the_ops_wecom_application_with_the_numbers(
+    alertmanager: Alertmanager, wecom: WeComSink
+) -> None:
+    alert = target_missed("jinan")
+    post(alertmanager, alert, indicator_below("qingdao"))  # a warning: not for ops-critical
+    wait_until(lambda: wecom.received(), timeout=15)
+    post(alertmanager, resolved(alert))
+    wait_until(lambda: len(wecom.received()) >= 2, timeout=15)
+
+    shipped = _receiver(yaml.safe_load(CONFIG.read_text()), "ops-critical")["wechat_configs"][0]
+    firing, resolution = wecom.received()[:2]
+    assert wecom.token_requests[0]["corpid"] == [
+        yaml.safe_load(CONFIG.read_text())["global"]["wechat_api_corp_id"]
+    ]
+    assert wecom.token_requests[0]["corpsecret"] == [shipped["api_secret"]]
+    assert (firing["agentid"], firing["toparty"], firing["msgtype"]) == ("1000002", "2", "text")
+    text = firing["text"]["content"]
+    assert text.startswith("[FIRING:1] Pacer jinan 5g-2025\n")
+    assert "【CRITICAL】Jinan missed 5g-2025: 5,145 sites short of the target" in text
+    assert "shortfall 1,972.5" in text and "projected completion 2027-03-02" in text
+    assert "qingdao" not in text
+    assert len(text.encode()) <= 2048
+    assert resolution["text"]["content"].startswith("[RESOLVED] Pacer jinan 5g-2025")
+
+
+def test_the_wecom_message_writes_out_five_alerts_and_counts_the_rest(tmp_path: Path) -> None:
+    firing = [
+        indicator_below("jinan", f"indicator_{n}")
+        | {"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}
+        for n in range(7)
+    ]
+    message = '{{ template "pacer.wechat.message" . }}'
+    rendered = render(tmp_path, message, firing, {"city": "jinan", "program": "gigabit-2024"})
+    assert rendered.count("【WARNING】") == 5
+    assert "and 7 firing in all" in rendered
+    assert len(rendered.encode()) <= 2048
 
 
 def _part(message: EmailMessage, content_type: str) -> str:

@@ -43,13 +43,16 @@ KUBERNETES_VERSION = "1.29"
 """The oldest Kubernetes the manifests are meant for (autoscaling/v2, policy/v1, ...)."""
 
 REQUIRED_COMPOSE_VARIABLES = ("PACER_TOKENS_FILE", "GRAFANA_ADMIN_PASSWORD")
-PORTS = {"ingest": 8000, "aggregator": 8001, "alerting": 8002, "exporter": 9108}
+PORTS = {"ingest": 8000, "aggregator": 8001, "alerting": 8002, "exporter": 9108, "portal": 8003}
 PORT_VARIABLES = {
     "ingest": "PACER_API_PORT",
     "aggregator": "PACER_AGGREGATOR_PORT",
     "alerting": "PACER_ALERTING_PORT",
     "exporter": "PACER_EXPORTER_PORT",
+    "portal": "PACER_PORTAL_PORT",
 }
+REDIS_SERVICES = tuple(name for name in SERVICES if name != "portal")
+"""The services that use Redis; the portal reaches the ingest API and nothing else."""
 PINNED_TAG = re.compile(r"^[\w./-]+:v?\d+\.\d+\.\d+[\w.-]*$")
 """name:MAJOR.MINOR.PATCH[-variant]: a release, never `latest` or a moving `7`/`3.11`."""
 
@@ -170,7 +173,7 @@ def test_compose_ha_profile_adds_a_replica_and_three_sentinels_watching_redis(
 
 def test_compose_ha_profile_points_every_pacer_service_at_the_sentinels(compose_ha: Doc) -> None:
     services = compose_ha["services"]
-    for name in SERVICES:
+    for name in REDIS_SERVICES:
         env = services[name]["environment"]
         url = parse_sentinel_url(env["PACER_REDIS_URL"])
         assert url is not None, name
@@ -226,8 +229,9 @@ def test_compose_start_order_waits_for_health(compose: Doc) -> None:
         for dependency, condition in service.get("depends_on", {}).items():
             assert condition == {"condition": "service_healthy"}, f"{name} -> {dependency}"
             assert "healthcheck" in services[dependency]
-    for name in SERVICES:
+    for name in REDIS_SERVICES:
         assert "redis" in services[name]["depends_on"], name
+    assert set(services["portal"]["depends_on"]) == {"ingest"}
     assert "alertmanager" in services["alerting"]["depends_on"]
     assert "prometheus" in services["grafana"]["depends_on"]
 
@@ -236,13 +240,17 @@ def test_compose_configures_the_pacer_services_for_containers(compose: Doc) -> N
     services = compose["services"]
     consumer_names = set()
     for name in SERVICES:
+        assert services[name]["environment"]["PACER_BIND"] == "0.0.0.0"
+        assert services[name]["read_only"] is True
+    for name in REDIS_SERVICES:
         env = services[name]["environment"]
         assert env["PACER_REDIS_URL"] == "redis://redis:6379/0"
         assert env["PACER_REDIS_MIN_REPLICAS"] == "0"
-        assert env["PACER_BIND"] == "0.0.0.0"
         consumer_names.add(env["PACER_CONSUMER_NAME"])
-        assert services[name]["read_only"] is True
-    assert len(consumer_names) == len(SERVICES), "a consumer name of its own per service"
+    assert len(consumer_names) == len(REDIS_SERVICES), "a consumer name of its own per service"
+    portal = services["portal"]["environment"]
+    assert "PACER_REDIS_URL" not in portal and "PACER_TOKENS_FILE" not in portal
+    assert portal["PACER_API_URL"] == "http://ingest:8000"
     assert services["alerting"]["environment"]["PACER_ALERTMANAGER_URL"] == (
         "http://alertmanager:9093"
     )
@@ -257,7 +265,7 @@ def test_compose_publishes_ports_on_loopback_only(compose: Doc) -> None:
         for name, service in compose["services"].items()
         if "ports" in service
     }
-    assert set(published) == {"ingest", "prometheus", "alertmanager", "grafana"}
+    assert set(published) == {"ingest", "portal", "prometheus", "alertmanager", "grafana"}
     for name, ports in published.items():
         for port in ports:
             text = port if isinstance(port, str) else f"{port.get('host_ip')}:{port['published']}"
@@ -297,7 +305,9 @@ def test_compose_mounts_files_that_exist(compose: Doc) -> None:
 def healthchecked_services(
     make_service: Callable[..., Service], service_env: dict[str, str]
 ) -> Iterator[list[Service]]:
-    services = [make_service(name, service_env, start=False) for name in SERVICES]
+    services = [make_service(name, service_env, start=False) for name in REDIS_SERVICES]
+    ingest_url = next(service.url for service in services if service.name == "ingest")
+    services.append(make_service("portal", {**service_env, "PACER_API_URL": ingest_url}, False))
     for service in services:
         service.start(wait=False)
     for service in services:
@@ -370,6 +380,16 @@ def test_dockerfile_copies_the_packages_and_dockerignore_keeps_them() -> None:
         assert (REPO_ROOT / source).exists(), source
         assert source not in ignored, f".dockerignore drops {source}, which the image needs"
     assert {".git", ".venv", "var"} <= ignored
+
+
+def test_dockerfile_installs_the_locked_versions_and_records_the_revision() -> None:
+    instructions = _instructions()
+    runs = " ".join(args for op, args in instructions if op == "RUN")
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in runs
+    assert "pip install --no-deps ." in runs  # Pacer itself: nothing unlocked comes with it
+    assert ("ARG", "PACER_REVISION=unknown") in instructions
+    assert 'echo "$PACER_REVISION" > shared/REVISION' in runs
+    assert "pacer --version" in runs
 
 
 # --- deploy/k8s -----------------------------------------------------------------------------
@@ -463,6 +483,10 @@ def test_every_deployment_has_probes_resources_and_a_stable_consumer_name(
         for bound in ("requests", "limits"):
             assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{name} {bound}"
         env = {e["name"]: e for e in container["env"]}
+        if name == "portal":  # no Redis: the API through its Service, and nothing else
+            assert set(env) == {"PACER_API_URL"}
+            assert env["PACER_API_URL"]["value"] == "http://pacer-ingest:8000"
+            continue
         consumer = env["PACER_CONSUMER_NAME"]["valueFrom"]["fieldRef"]
         assert consumer["fieldPath"] == "metadata.name", name
         redis_url = env["PACER_REDIS_URL"]["valueFrom"]["secretKeyRef"]
@@ -713,11 +737,22 @@ def test_the_ha_overlay_names_each_pod_through_a_headless_service_guarded_by_a_p
     assert budget["spec"]["maxUnavailable"] == 1
     policy = _named(docs, "NetworkPolicy", "pacer-redis")
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= pods.items()
-    allowed = [f["podSelector"]["matchLabels"] for f in policy["spec"]["ingress"][0]["from"]]
-    assert {"app.kubernetes.io/name": "pacer"} in allowed
-    for deployment in _pacer_deployments(docs).values():
+    [pacer, redis_pods] = [f["podSelector"] for f in policy["spec"]["ingress"][0]["from"]]
+    assert redis_pods["matchLabels"].items() <= pods.items()
+    for name, deployment in _pacer_deployments(docs).items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        assert labels["app.kubernetes.io/name"] == "pacer"
+        assert _selects(pacer, labels) == (name in REDIS_SERVICES), name
+
+
+def _selects(selector: Doc, labels: dict[str, str]) -> bool:
+    """A label selector's matchLabels and its In/NotIn matchExpressions against pod labels."""
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        inside = labels.get(expression["key"]) in expression["values"]
+        if inside != (expression["operator"] == "In"):
+            return False
+    return True
 
 
 def test_the_ha_overlay_points_pacer_at_every_sentinel_and_waits_for_a_replica(

@@ -16,9 +16,9 @@ from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from tests.support.processes import free_port, require_binary
 from tests.support.prometheus import (
     CONFIG_FILE,
-    JOBS,
     PROMETHEUS_DIR,
     RULE_FILES,
+    SCRAPED_JOBS,
     Prometheus,
     scrape_config,
 )
@@ -110,8 +110,9 @@ def test_scrape_config_scrapes_each_service_under_its_job_name_and_alerts_alertm
         "pacer-aggregator": ["aggregator:8001"],
         "pacer-alerting": ["alerting:8002"],
         "pacer-exporter": ["exporter:9108"],
+        "pacer-portal": ["portal:8003"],
     }
-    assert set(targets) == set(JOBS)
+    assert set(targets) == set(SCRAPED_JOBS)
     assert config["global"]["scrape_interval"] == "15s"
     alertmanagers = config["alerting"]["alertmanagers"]
     assert alertmanagers == [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]

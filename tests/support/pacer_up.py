@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from services.cli.main import SERVICES
-from tests.support.processes import wait_until
+from tests.support.processes import REPO_ROOT, SERVICE_PORT_VARS, free_port, wait_until
 
 STARTUP_TIMEOUT_S = 30.0
 
@@ -81,3 +83,21 @@ class PacerUp:
         lines = (self.var / "tokens.secret").read_text().splitlines()
         rows = [line.split() for line in lines if line.strip() and not line.startswith("#")]
         return {name: token for name, _role, _city, token in rows}
+
+
+def launch(workdir: Path, log_path: Path, **env_overrides: str) -> PacerUp:
+    """``pacer up`` started in ``workdir`` (its var/ there) on free ports, its output in
+    ``log_path``, with none of this process's PACER_* settings and ``env_overrides`` added; not
+    waited for."""
+    ports = {name: free_port() for name in SERVICE_PORT_VARS}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PACER_")}
+    env |= {SERVICE_PORT_VARS[name]: str(port) for name, port in ports.items()}
+    env["PYTHONPATH"] = str(REPO_ROOT)  # the children run from workdir, not the repo
+    env["PACER_WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"  # test receivers are on loopback
+    env |= env_overrides
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "up", "--var-dir", "var"],
+            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return PacerUp(process, workdir / "var", ports, log_path)

@@ -126,6 +126,7 @@ SERVICE_PORT_VARS = {
     "aggregator": "PACER_AGGREGATOR_PORT",
     "alerting": "PACER_ALERTING_PORT",
     "exporter": "PACER_EXPORTER_PORT",
+    "portal": "PACER_PORTAL_PORT",
 }
 
 

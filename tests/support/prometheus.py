@@ -30,7 +30,9 @@ RULE_FILES = (
     PROMETHEUS_DIR / "rules" / "pacer-pipeline.yml",
 )
 JOBS = ("pacer-ingest", "pacer-aggregator", "pacer-alerting", "pacer-exporter")
-"""The scrape job names every deployment uses (rules and dashboards select on them)."""
+"""The scrape job names of the pipeline's services (rules and dashboards select on them)."""
+SCRAPED_JOBS = (*JOBS, "pacer-portal")
+"""Every job the deployments scrape: the pipeline's, and the portal (people's pages)."""
 
 
 def scrape_config(
@@ -79,10 +81,17 @@ class Prometheus:
     config: dict[str, Any]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    flags: tuple[str, ...] = ()
+    """More command-line flags, e.g. a retention that keeps backfilled blocks."""
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        """The TSDB directory (where backfilled blocks go before ``start``)."""
+        return self.directory / "data"
 
     @property
     def log_path(self) -> Path:
@@ -98,8 +107,9 @@ class Prometheus:
                 [
                     binary,
                     f"--config.file={config_file}",
-                    f"--storage.tsdb.path={self.directory / 'data'}",
+                    f"--storage.tsdb.path={self.data_dir}",
                     f"--web.listen-address=127.0.0.1:{self.port}",
+                    *self.flags,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -135,13 +145,17 @@ class Prometheus:
     ) -> None:
         self.stop()
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        """The instant query's result: ``[{"metric": {...}, "value": [ts, "v"]}, ...]``.
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """The instant query's result: ``[{"metric": {...}, "value": [ts, "v"]}, ...]``, now or
+        ``at`` (Unix seconds).
 
         A scalar result comes back as one row with empty ``metric``; a bad query raises
         ``QueryError`` with Prometheus's message.
         """
-        response = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10)
+        params: dict[str, str | float] = {"query": expr}
+        if at is not None:
+            params["time"] = at
+        response = httpx.get(f"{self.url}/api/v1/query", params=params, timeout=10)
         body = response.json()
         if body.get("status") != "success":
             raise QueryError(f"{expr!r}: {body.get('errorType')}: {body.get('error')}")

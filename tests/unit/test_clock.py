@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from shared.clock import ClockError, fixed_clock, parse_clock, parse_instant
+import shared.clock
+from shared.clock import (
+    ClockError,
+    fixed_clock,
+    parse_clock,
+    parse_instant,
+    write_clock_control,
+)
 from shared.settings import Settings
 
 REAL_START = 1_700_000_000.0  # an arbitrary real moment, in unix seconds
@@ -177,3 +185,59 @@ def test_an_offset_clock_with_a_speed_runs_that_many_times_faster(
     clock = parse_clock("offset:2024-01-01T00:00:00+08:00;since=1000;speed=86400")
     monkeypatch.setattr(time, "time", lambda: 1_002.5)
     assert clock.now() == datetime(2024, 1, 3, 12, 0, tzinfo=UTC) - timedelta(hours=8)
+
+
+@pytest.fixture
+def control(tmp_path: Path, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A control file, read on every call (no re-read interval), for a clock on fake time."""
+    monkeypatch.setattr(shared.clock, "CONTROL_REREAD_S", 0.0)
+    return tmp_path / "clock.control"
+
+
+def test_a_controlled_clock_stands_at_a_hold_and_runs_on_from_a_new_anchor(
+    control: Path, fake_time: FakeTime
+) -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    write_clock_control(control, hold=start)
+    clock = parse_clock(f"offset:2024-01-01T00:00:00Z;speed=60;control={control}")
+    fake_time.now += 100
+    assert clock.now() == start  # held, however much real time passes
+    write_clock_control(control, since=fake_time.now)
+    fake_time.now += 10
+    assert clock.now() == start + timedelta(minutes=10)  # 10 real seconds at 60x
+    held = clock.now()
+    write_clock_control(control, hold=held)
+    fake_time.now += 10
+    assert clock.now() == held
+    write_clock_control(control, since=fake_time.now - 10)  # on from where it stood
+    assert clock.now() == held
+
+
+def test_a_controlled_clock_keeps_its_last_good_anchor_when_the_file_is_missing_or_bad(
+    control: Path, fake_time: FakeTime
+) -> None:
+    clock = parse_clock(f"offset:2024-01-01T00:00:00Z;since={REAL_START};control={control}")
+    assert clock.now() == datetime(2024, 1, 1, tzinfo=UTC)  # no file yet: the spec's anchor
+    write_clock_control(control, hold=datetime(2024, 5, 1, tzinfo=UTC))
+    assert clock.now() == datetime(2024, 5, 1, tzinfo=UTC)
+    for bad in ("hold=tomorrow", "since=nan", "since=", "stop"):
+        control.write_text(bad, encoding="utf-8")
+        assert clock.now() == datetime(2024, 5, 1, tzinfo=UTC), bad
+    control.unlink()
+    assert clock.now() == datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def test_writing_the_control_takes_one_anchor_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    path = tmp_path / "clock.control"
+    with pytest.raises(ValueError, match="since or hold"):
+        write_clock_control(path)
+    with pytest.raises(ValueError, match="since or hold"):
+        write_clock_control(path, since=1.0, hold=datetime(2024, 1, 1, tzinfo=UTC))
+    write_clock_control(path, since=1_700_000_000.25)
+    assert path.read_text() == "since=1700000000.25\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["clock.control"]
+
+
+def test_settings_accept_a_controlled_clock(tmp_path: Path) -> None:
+    spec = f"offset:2024-01-01T00:00:00+08:00;speed=1000;control={tmp_path / 'clock.control'}"
+    assert Settings(clock=spec).make_clock().spec == spec

@@ -20,12 +20,21 @@ from prometheus_client.utils import floatToGoString
 
 from bench.synthetic import write_targets_file
 from services.exporter.collector import PacerCollector
-from services.exporter.exposition import Counter, Gauge, TextExposition, as_metric, go_float
+from services.exporter.exposition import (
+    Counter,
+    Gauge,
+    TextExposition,
+    as_metric,
+    from_metric,
+    go_float,
+)
 from services.exporter.snapshot import AlertCount, Snapshot
 from shared import names
+from shared.build_info import BuildInfo
 from shared.domain.alerts import AlertName, Severity
 from shared.domain.state import CityState, IndicatorReading, ReportKind
 from shared.domain.targets import Targets
+from shared.runtime_metrics import runtime_families
 from shared.store.report_records import RejectedCount
 from shared.store.streams import GroupStats, StreamStats
 from shared.targets import load_targets
@@ -249,3 +258,30 @@ def test_rejected_reports_count_from_zero_for_every_city_and_code_it_can_have() 
     assert samples[(last, "5g-sites", "site_limit_exceeded")] == 0
     assert not any(city == "not-in-the-targets" for city, _, _ in samples)
     assert len(samples) == 16 * 4 + 1
+
+
+def test_the_process_families_render_as_prometheus_client_renders_its_own_collectors() -> None:
+    collected = runtime_families(BuildInfo("1.2.3", 'abc"\\def'))
+    families = [from_metric(metric) for metric in collected]
+
+    rendered = TextExposition().render(families)
+
+    assert rendered == reference(families)
+    text = rendered.decode()
+    assert "# TYPE process_cpu_seconds_total counter\n" in text
+    assert 'pacer_build_info{revision="abc\\"\\\\def",version="1.2.3"} 1.0\n' in text
+    assert {f.name for f in families} >= {
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_start_time_seconds",
+        "process_open_fds",
+        "python_info",
+        "pacer_build_info",
+    }
+
+
+def test_a_histogram_is_not_taken_for_a_gauge() -> None:
+    from prometheus_client.core import HistogramMetricFamily
+
+    with pytest.raises(ValueError, match="neither a gauge nor a counter"):
+        from_metric(HistogramMetricFamily("x_seconds", "x", buckets=[("+Inf", 1)], sum_value=1))

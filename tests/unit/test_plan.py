@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from shared.domain.calendar import Period
+from shared.domain.daily_counts import DailyCounts
 from shared.domain.plan import (
     Projection,
     ProjectionKind,
@@ -201,7 +202,7 @@ def test_status_follows_the_programs_own_tolerances(ratio: float, status: Status
 
 def project(sites_by_day: dict[date, int], judged: date, required: int = 1000) -> Projection:
     return project_completion(
-        sites_by_day=sites_by_day,
+        counts=DailyCounts(sites_by_day),
         start=START,
         deadline=DEADLINE,
         required_new=required,
@@ -314,7 +315,7 @@ def test_a_projection_past_the_horizon_is_beyond_horizon_and_never_raises(
     judged: date, required: int
 ) -> None:
     projection = project_completion(
-        sites_by_day={judged: 1},
+        counts=DailyCounts({judged: 1}),
         start=min(judged, START),
         deadline=max(judged, DEADLINE) if judged.year < 9990 else date(9990, 12, 31),
         required_new=required,

@@ -10,9 +10,17 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
-from services.cli.submit_batches import Batch, gigabit_batch, site_batches
-from services.cli.submit_readers import InputError, read_indicators, read_sites
-from services.cli.submit_rows import RowError, check_indicators, check_sites
+from shared.report_files.batches import Batch, gigabit_batch, site_batches
+from shared.report_files.readers import InputError, SourceFile
+from shared.report_files.readers import read_indicators as read_indicators_of
+from shared.report_files.readers import read_sites as read_sites_of
+from shared.report_files.rows import (
+    IndicatorCell,
+    RowError,
+    SourceRow,
+    check_indicators,
+    check_sites,
+)
 from shared.wire import ReportId
 
 AS_OF = date(2024, 7, 10)
@@ -21,6 +29,14 @@ HEADER = "site_id,operator,status,commissioned_on,lat,lon,district,band\n"
 
 def csv_line(site_id: str, lat: str = "36.65", district: str = "") -> str:
     return f"{site_id},china_mobile,in_service,2024-07-01,{lat},117.12,{district},n41\n"
+
+
+def read_sites(path: Path, file_format: str) -> list[SourceRow]:
+    return read_sites_of(SourceFile.read(path), file_format)
+
+
+def read_indicators(path: Path, file_format: str) -> list[IndicatorCell]:
+    return read_indicators_of(SourceFile.read(path), file_format)
 
 
 def write(path: Path, text: str) -> Path:

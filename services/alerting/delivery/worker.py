@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from services.alerting.delivery.backoff import RetryPolicy
 from services.alerting.delivery.metrics import DeliveryMetrics
-from services.alerting.delivery.signing import signature
+from services.alerting.delivery.signing import signed_headers
 from services.alerting.delivery.store import Claimed, DeliveryStore
 from shared.dns import ResolutionError, resolve
 from shared.settings import Settings
@@ -152,13 +152,13 @@ class DeliveryWorker:
     async def _post(self, claimed: Claimed, subscription: Subscription) -> Attempt | _Refused:
         record = claimed.record
         body = record.body.encode()
+        sent_at = self._clock()  # the wall clock the receiver compares the timestamp with
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "pacer",
-            "X-Pacer-Delivery": record.id,
-            "X-Pacer-Signature": signature(subscription.secret, body),
+            **signed_headers(subscription.secret, record.id, int(sent_at), body),
         }
-        at = datetime.fromtimestamp(self._clock(), UTC)
+        at = datetime.fromtimestamp(sent_at, UTC)
         started = time.monotonic()
         status_code: int | None = None
         error: str | None = None

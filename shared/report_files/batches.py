@@ -9,15 +9,15 @@ by position in the file, valid rows or not, so fixing a bad row changes only its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from services.cli.submit_rows import CheckedIndicators, CheckedSite, RowError
 from shared.domain.state import ReportKind
+from shared.report_files.rows import CheckedIndicators, CheckedSite, RowError
 from shared.wire import GigabitReport, Report, ReportId, SitesReport, body_fingerprint
 
 _REPORT_ID: TypeAdapter[str] = TypeAdapter(ReportId)
@@ -44,6 +44,8 @@ class Batch:
     """Site index in ``body["sites"]`` (or indicator key) -> row in the file."""
     errors: tuple[RowError, ...] = ()
     """Found locally: a report with any is rejected whole, so it is never stored."""
+    columns: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """API field (or indicator key) -> how the file names it, where it names it otherwise."""
 
     @property
     def sent(self) -> int:
@@ -51,7 +53,11 @@ class Batch:
         return len(self.body["sites"] if self.kind is ReportKind.SITES else self.body["indicators"])
 
     def locate(self, loc: Sequence[Any]) -> tuple[int | None, str | None]:
-        """(row in the file, column) for an error ``loc`` from the server."""
+        """(row in the file, column as the file names it) for an error ``loc`` from the server."""
+        row, field_name = self._place(loc)
+        return row, self.columns.get(field_name, field_name) if field_name else None
+
+    def _place(self, loc: Sequence[Any]) -> tuple[int | None, str | None]:
         parts = list(loc[1:] if loc and loc[0] == "body" else loc)
         if len(parts) >= 2 and parts[0] in ("sites", "indicators"):
             row = self.row_of.get(parts[1])
@@ -59,6 +65,13 @@ class Batch:
                 return row, str(parts[1])
             return row, ".".join(str(part) for part in parts[2:]) or None
         return None, ".".join(str(part) for part in parts) or None
+
+    def error(self, item: Mapping[str, Any]) -> RowError:
+        """An error of the API's format (``loc``, ``code``, ``message``) placed in the file."""
+        loc = item.get("loc") or []
+        row, column = self.locate(loc)
+        _, field_name = self._place(loc)
+        return RowError(row, column, str(item.get("message")), str(item.get("code")), field_name)
 
 
 def report_id(city: str, kind: ReportKind, report: Report) -> str:
@@ -75,9 +88,15 @@ def _body(report: Report, report_id: str) -> dict[str, Any]:
 
 
 def site_batches(
-    city: str, period: str, as_of: date, checked: list[CheckedSite], size: int
+    city: str,
+    period: str,
+    as_of: date,
+    checked: list[CheckedSite],
+    size: int,
+    columns: Mapping[str, str] | None = None,
 ) -> list[Batch]:
-    """At least one report: an empty file is the report that no site was commissioned."""
+    """At least one report: an empty file is the report that no site was commissioned.
+    ``columns``: how the file names the fields (SourceRow.columns), for the server's errors."""
     chunks = [checked[start : start + size] for start in range(0, len(checked), size)] or [[]]
     batches: list[Batch] = []
     for number, chunk in enumerate(chunks, start=1):
@@ -97,6 +116,7 @@ def site_batches(
                 last_row=chunk[-1].row if chunk else None,
                 row_of={index: row.row for index, row in enumerate(valid)},
                 errors=tuple(error for row in chunk for error in row.errors),
+                columns=dict(columns or {}),
             )
         )
     return batches
@@ -116,4 +136,5 @@ def gigabit_batch(city: str, period: str, as_of: date, checked: CheckedIndicator
         last_row=max(rows, default=None),
         row_of={key: row for key, row in checked.rows.items()},
         errors=tuple(checked.errors),
+        columns=dict(checked.labels),
     )

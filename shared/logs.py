@@ -1,0 +1,126 @@
+"""One logging setup for every Pacer process: the level, text or JSON lines, the report in hand.
+
+``PACER_LOG_LEVEL`` and ``PACER_LOG_FORMAT`` (``text``, ``json``) choose; every line is one
+record on stderr. While a service handles a report (the ingest accepting it, the aggregator
+applying it, alerting evaluating after it), ``report_context`` marks every line it writes with
+``report=<city>/<report_id>``: the id the report has in all three services, so an operator
+follows one report with a single grep.
+
+FastStream's own lines (a "Received" and a "Processed" per stream message, "waiting for messages"
+per subscriber) are DEBUG: ``stream_logger`` is the logger its brokers get, with
+``log_level=logging.DEBUG``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+REPORT: ContextVar[str | None] = ContextVar("pacer_report", default=None)
+"""``<city>/<report_id>`` of the report being handled in this task, if any."""
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(service)s %(name)s: %(message)s"
+EXTRA_FIELDS = ("report", "channel", "message_id", "delivery", "subscription")
+"""Record attributes a JSON line carries when set (``channel``, ``message_id``: FastStream's)."""
+QUIET_LIBRARIES = ("httpx", "httpcore", "uvicorn.access")
+"""A line per request or connection at INFO: shown only at DEBUG."""
+STREAM_CHATTER = ("callback for ", "is being executed...")
+"""FastStream logs this at INFO whenever a subscriber task ends (each stop): a DEBUG line."""
+
+
+def report_label(city: str, report_id: str) -> str:
+    """How lines name a report: ids are unique within their city (contract section 3)."""
+    return f"{city}/{report_id}"
+
+
+@contextlib.contextmanager
+def report_context(city: str, report_id: str) -> Iterator[None]:
+    """Lines logged inside carry ``report=<city>/<report_id>`` (this task only)."""
+    token = REPORT.set(report_label(city, report_id))
+    try:
+        yield
+    finally:
+        REPORT.reset(token)
+
+
+class _Context(logging.Filter):
+    """Puts the service and the report in hand on every record the handler writes."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        if getattr(record, "report", None) is None:
+            record.report = REPORT.get()
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        report = getattr(record, "report", None)
+        return f"{line} [report={report}]" if report else line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ms), level, logger, service, message, the extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "service": getattr(record, "service", None),
+            "message": record.getMessage(),
+        }
+        for name in EXTRA_FIELDS:
+            value = getattr(record, name, None)
+            if value not in (None, ""):
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str, log_format: str, service: str) -> None:
+    """Root logging for this process (replacing any earlier setup): one handler on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(_Context(service))
+    root = logging.getLogger()
+    for previous in list(root.handlers):
+        root.removeHandler(previous)
+    root.addHandler(handler)
+    root.setLevel(level)
+    quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
+    for name in ("uvicorn", "uvicorn.error"):  # serve_http lets uvicorn log through the root
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
+
+
+class _DemoteChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and all(p in record.getMessage() for p in STREAM_CHATTER):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+def stream_logger(service: str) -> logging.Logger:
+    """The logger for a service's FastStream broker (give the broker ``log_level=DEBUG``)."""
+    logger = logging.getLogger(f"pacer.{service}.stream")
+    if not any(isinstance(f, _DemoteChatter) for f in logger.filters):
+        logger.addFilter(_DemoteChatter())
+    return logger

@@ -1,0 +1,117 @@
+"""The logging setup: level, text or JSON lines, the report in hand, FastStream's chatter."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from shared.logs import configure_logging, report_context, stream_logger
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return capsys.readouterr().err.splitlines()
+
+
+def test_json_lines_carry_the_service_and_the_report_in_hand(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "json", "aggregator")
+    log = logging.getLogger("pacer.aggregator")
+    with report_context("jinan", "r-1"):
+        log.info("applied %s report", "5g-sites")
+    log.warning("no report in hand")
+
+    first, second = (json.loads(line) for line in lines(capsys))
+    assert first["report"] == "jinan/r-1"
+    assert (first["service"], first["logger"], first["level"]) == ("aggregator", log.name, "info")
+    assert first["message"] == "applied 5g-sites report"
+    assert first["time"].endswith("+00:00")
+    assert "report" not in second and second["level"] == "warning"
+
+
+def test_an_exception_stays_inside_its_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", "json", "ingest")
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        logging.getLogger("pacer.ingest").exception("failed")
+    [line] = lines(capsys)
+    assert "ValueError: boom" in json.loads(line)["exception"]
+
+
+def test_text_lines_name_the_service_and_end_with_the_report(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "text", "alerting")
+    with report_context("qingdao", "x"):
+        logging.getLogger("pacer.alerting").info("evaluated")
+    [line] = lines(capsys)
+    assert line.endswith(" INFO alerting pacer.alerting: evaluated [report=qingdao/x]")
+
+
+def test_the_report_belongs_to_its_task_only() -> None:
+    seen: dict[str, list[str | None]] = {}
+
+    async def handle(name: str, city: str | None) -> None:
+        from shared.logs import REPORT
+
+        if city is None:
+            await asyncio.sleep(0.01)
+            seen[name] = [REPORT.get()]
+            return
+        with report_context(city, name):
+            await asyncio.sleep(0.02)
+            seen[name] = [REPORT.get()]
+        seen[name].append(REPORT.get())
+
+    async def both() -> None:
+        await asyncio.gather(handle("a", "jinan"), handle("b", None))
+
+    asyncio.run(both())
+    assert seen == {"a": ["jinan/a", None], "b": [None]}
+
+
+def test_the_level_hides_debug_and_keeps_http_client_lines_quiet(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "text", "alerting")
+    logging.getLogger("pacer.alerting").debug("hidden")
+    logging.getLogger("httpx").info("HTTP Request: POST ... 200")
+    assert lines(capsys) == []
+
+    configure_logging("DEBUG", "text", "alerting")
+    logging.getLogger("pacer.alerting").debug("shown")
+    assert len(lines(capsys)) == 1
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_faststream_chatter_is_debug(level: str, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(level, "json", "aggregator")
+    stream = stream_logger("aggregator")
+    # As FastStream writes them with log_level=DEBUG (per message) and INFO (a task's end).
+    stream.log(logging.DEBUG, "Received", extra={"message_id": "1-0", "channel": "reports"})
+    stream.log(logging.INFO, "callback for Task-17 is being executed...")
+    stream.log(logging.ERROR, "ValueError: bad entry", extra={"message_id": "1-0"})
+
+    written = [json.loads(line) for line in lines(capsys)]
+    if level == "INFO":
+        assert [(w["level"], w["message"]) for w in written] == [("error", "ValueError: bad entry")]
+    else:
+        assert [w["level"] for w in written] == ["debug", "debug", "error"]
+        assert written[0]["message_id"] == "1-0" and written[0]["channel"] == "reports"
