@@ -198,7 +198,7 @@ def test_bad_rows_are_named_by_line_and_nothing_of_their_report_is_stored(
         "JN",
         on_line={
             7: {"lat": "40.1"},  # north of Shandong
-            12: {"operator": "cmcc"},
+            12: {"operator": "acme"},  # "cmcc" would be read as China Mobile (its abbreviation)
             15: {"commissioned_on": "2024-07-32"},
             20: {"site_id": "QD-000000"},  # only the server knows: qingdao's site
         },

@@ -17,6 +17,8 @@ import httpx
 import pytest
 import redis
 from redis.asyncio import Redis
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from services.ingest.app import create_app
 from services.ingest.auth import TokenBook
@@ -169,8 +171,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/metrics"): Row(_get("/metrics"), PUBLIC),
     ("GET", "/openapi.json"): Row(_get("/openapi.json"), PUBLIC),
     ("GET", "/docs"): Row(_get("/docs"), PUBLIC),
-    ("GET", "/docs/oauth2-redirect"): Row(_get("/docs/oauth2-redirect"), PUBLIC),
-    ("GET", "/redoc"): Row(_get("/redoc"), PUBLIC),
+    # Swagger UI's files, served from a package by a static mount (no CDN): public like /docs.
+    ("GET", "/docs/assets/{path}"): Row(_get("/docs/assets/swagger-ui.css"), PUBLIC),
 }
 
 
@@ -182,6 +184,9 @@ def _flatten(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
         if included is not None:
             context = getattr(route, "include_context", None)
             found |= _flatten(included.routes, prefix + getattr(context, "prefix", ""))
+            continue
+        if isinstance(route, Mount) and isinstance(route.app, StaticFiles):
+            found.add(("GET", prefix + route.path + "/{path}"))  # files: GET (and HEAD) only
             continue
         assert hasattr(route, "path") and hasattr(route, "methods"), f"unknown route {route!r}"
         found |= {(m, prefix + route.path) for m in route.methods if m != "HEAD"}
