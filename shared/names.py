@@ -98,6 +98,14 @@ def city_indicator_history_key(city: str) -> str:
     return f"{PREFIX}:city:{{{city}}}:gigabit-history"
 
 
+def city_indicator_readings_key(city: str) -> str:
+    """Hash "<indicator>\t<as_of>" -> "<version>\t<value>\t<report_id>": for each indicator and
+    ``as_of`` the reading that wins (the later version, as for the current value). What the
+    judgement and the history read: bounded by indicators x dates, where the history list grows
+    with every submission (``APPLY_GIGABIT``)."""
+    return f"{PREFIX}:city:{{{city}}}:gigabit-by-as-of"
+
+
 def city_periods_key(city: str, kind: str) -> str:
     """Set of YYYY-MM periods for which the city has an applied report of this kind."""
     return f"{PREFIX}:city:{{{city}}}:periods:{kind}"

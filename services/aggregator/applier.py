@@ -109,6 +109,7 @@ class ReportApplier:
             keys += [
                 names.city_indicators_key(envelope.city),
                 names.city_indicator_history_key(envelope.city),
+                names.city_indicator_readings_key(envelope.city),
             ]
             args.append(report.as_of.isoformat())
             for key, value in sorted(report.indicators.items()):

@@ -23,6 +23,7 @@ from shared.settings import Settings
 from shared.store.broker import stream_broker
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
+from shared.store.indicator_readings import upgrade_indicator_readings
 from shared.store.report_records import upgrade_report_records
 from shared.targets import load_targets
 
@@ -85,6 +86,7 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await ensure_groups(redis)  # before the broker, which would create them at "$"
         await upgrade_report_records(redis)  # before applying: records under their city
+        await upgrade_indicator_readings(redis, list(targets.cities))
         await broker.start()
         upkeep = asyncio.create_task(keep_streams_healthy(broker, redis))
         try:

@@ -180,7 +180,8 @@ end
     + _TAIL
 )
 
-# Gigabit indicators. Own KEYS: 9 city indicators, 10 city indicator history.
+# Gigabit indicators. Own KEYS: 9 city indicators, 10 city indicator history (every value, in
+# arrival order: the record), 11 the winning reading per indicator and as_of (what is judged).
 # Own ARGV after the groups: as_of, then pairs (indicator, value text).
 # Stored value: "<version>\t<value>\t<as_of>\t<report_id>".
 APPLY_GIGABIT = (
@@ -191,6 +192,11 @@ for i = first_item + 1, #ARGV, 2 do
   local key, value = ARGV[i], ARGV[i + 1]
   local reading = value .. '\t' .. as_of .. '\t' .. ARGV[1]
   redis.call('RPUSH', KEYS[10], key .. '\t' .. reading)
+  local field = key .. '\t' .. as_of
+  local held = redis.call('HGET', KEYS[11], field)
+  if not held or version > string.match(held, '^([^\t]*)') then
+    redis.call('HSET', KEYS[11], field, version .. '\t' .. value .. '\t' .. ARGV[1])
+  end
   local stored = redis.call('HGET', KEYS[9], key)
   if not stored then
     created = created + 1

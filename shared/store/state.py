@@ -16,12 +16,19 @@ from shared.domain.state import CityState, IndicatorReading, ReportKind
 # One city's state in one command: its keys share the city's hash tag, so this stays valid on a
 # Redis Cluster, and a command per city instead of one per key cuts a 340-city read from ~1,400
 # commands to ~340 (redis-py spends tens of microseconds of Python on each).
-# KEYS: site-days, indicators, indicator history, latest as_of by kind, then per report kind its
-# periods set and its first-receipt-by-period hash.
+# KEYS: site-days, indicators, the winning reading per indicator and as_of, the indicator history
+# (read only when the former is empty), latest as_of by kind, then per report kind its periods set
+# and its first-receipt-by-period hash.
 _READ_CITY = r"""
+local readings = redis.call('HGETALL', KEYS[3])
+local history = {}
+if #readings == 0 then
+  -- a store the aggregator has not upgraded yet (shared/store/indicator_readings.py)
+  history = redis.call('LRANGE', KEYS[4], 0, -1)
+end
 local state = {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]),
-  redis.call('LRANGE', KEYS[3], 0, -1), redis.call('HGETALL', KEYS[4])}
-for i = 5, #KEYS, 2 do
+  readings, history, redis.call('HGETALL', KEYS[5])}
+for i = 6, #KEYS, 2 do
   state[#state + 1] = redis.call('SMEMBERS', KEYS[i])
   state[#state + 1] = redis.call('HGETALL', KEYS[i + 1])
 end
@@ -43,6 +50,7 @@ async def read_city_states(redis: Redis, cities: list[str]) -> dict[str, CitySta
             keys = [
                 names.city_site_days_key(city),
                 names.city_indicators_key(city),
+                names.city_indicator_readings_key(city),
                 names.city_indicator_history_key(city),
                 names.city_latest_as_of_key(city),
             ]
@@ -61,7 +69,7 @@ async def read_city_states(redis: Redis, cities: list[str]) -> dict[str, CitySta
 
 
 def _city_state(city: str, raw: list[list[str]], last_received: dict[str, str]) -> CityState:
-    flat_days, flat_indicators, history, flat_latest, *per_kind = raw
+    flat_days, flat_indicators, flat_readings, history, flat_latest, *per_kind = raw
     days, latest = _pairs(flat_days), _pairs(flat_latest)
     periods = per_kind[0::2]
     received = per_kind[1::2]
@@ -69,7 +77,8 @@ def _city_state(city: str, raw: list[list[str]], last_received: dict[str, str]) 
         city=city,
         sites_by_day={date.fromisoformat(d): int(n) for d, n in days.items() if int(n) > 0},
         indicators={key: _reading(raw) for key, raw in _pairs(flat_indicators).items()},
-        indicator_history=tuple(_history_entry(line) for line in history),
+        indicator_history=_readings(_pairs(flat_readings))
+        or tuple(_history_entry(line) for line in history),
         last_received={
             kind: _instant(stamp)
             for kind in ReportKind
@@ -99,6 +108,19 @@ def _reading(raw: str) -> IndicatorReading:
     return IndicatorReading(
         value=float(value), as_of=date.fromisoformat(as_of), report_id=report_id
     )
+
+
+def _readings(stored: dict[str, str]) -> tuple[tuple[str, IndicatorReading], ...]:
+    """The winning reading of each indicator and as_of, in version order (as_of, then arrival):
+    the order the domain reads a history in."""
+    found = []
+    for field, value in stored.items():
+        key, as_of = field.split("\t", 1)
+        version, number, report_id = value.split("\t", 2)
+        reading = IndicatorReading(float(number), date.fromisoformat(as_of), report_id)
+        found.append((version, key, reading))
+    found.sort(key=lambda item: item[0])
+    return tuple((key, reading) for _, key, reading in found)
 
 
 def _history_entry(raw: str) -> tuple[str, IndicatorReading]:
