@@ -70,7 +70,9 @@ class Evaluator:
                 return Evaluation(self._last.active, [])
             self._started += 1
             now = self.clock.now()
-            states = await read_city_states(self.redis, list(self.targets.cities))
+            states = await read_city_states(
+                self.redis, list(self.targets.cities), judging_up_to=self.targets.gigabit.deadline
+            )
             current = self.rules(self.targets, states, now)
             while True:
                 try:

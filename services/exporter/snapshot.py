@@ -41,7 +41,9 @@ class Snapshot:
 async def read_snapshot(redis: Redis, targets: Targets) -> Snapshot:
     """The state of every city and stream; raises ``RedisError`` when Redis does not answer."""
     started = time.perf_counter()
-    states = await read_city_states(redis, list(targets.cities))
+    states = await read_city_states(
+        redis, list(targets.cities), judging_up_to=targets.gigabit.deadline
+    )
     streams = await read_stream_stats(redis)
     dead_letters = {
         source: streams.lengths.get(dead, 0) for source, dead in names.DEAD_LETTER_STREAMS.items()

@@ -30,7 +30,9 @@ def shared_province_progress(
     redis: Redis, targets: Targets, clock: Clock, max_age_s: float = MAX_AGE_S
 ) -> SharedRead[bytes]:
     async def compute() -> bytes:
-        states = await read_city_states(redis, list(targets.cities))
+        states = await read_city_states(
+            redis, list(targets.cities), judging_up_to=targets.gigabit.deadline
+        )
         return _DOCUMENT.dump_json(province_view(targets, states, clock.now()))
 
     return SharedRead(compute, max_age_s)

@@ -32,7 +32,9 @@ async def city_progress_route(
 ) -> dict[str, Any]:
     known_city(ctx, city)
     now = ctx.clock.now()
-    state = (await read_city_states(ctx.redis, [city]))[city]
+    state = (await read_city_states(ctx.redis, [city], judging_up_to=ctx.targets.gigabit.deadline))[
+        city
+    ]
     target_city = ctx.targets.cities[city]
     return {"as_of": now.isoformat()} | city_view(
         ctx.targets, city_progress(ctx.targets, target_city, state, now), state, now

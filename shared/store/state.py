@@ -21,6 +21,22 @@ from shared.domain.state import CityState, IndicatorReading, ReportKind
 # and its first-receipt-by-period hash.
 _READ_CITY = r"""
 local readings = redis.call('HGETALL', KEYS[3])
+if ARGV[1] ~= '' and #readings > 0 then
+  -- only each indicator's latest as_of on or before ARGV[1] (see read_city_states)
+  local best = {}
+  for i = 1, #readings, 2 do
+    local key, as_of = string.match(readings[i], '^([^\t]*)\t(.*)$')
+    if as_of <= ARGV[1] and (not best[key] or as_of > best[key][1]) then
+      best[key] = {as_of, i}
+    end
+  end
+  local kept = {}
+  for _, found in pairs(best) do
+    kept[#kept + 1] = readings[found[2]]
+    kept[#kept + 1] = readings[found[2] + 1]
+  end
+  readings = kept
+end
 local history = {}
 if #readings == 0 then
   -- a store the aggregator has not upgraded yet (shared/store/indicator_readings.py)
@@ -40,8 +56,19 @@ def _pairs(flat: list[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-async def read_city_states(redis: Redis, cities: list[str]) -> dict[str, CityState]:
-    """One pipelined round trip for all cities."""
+async def read_city_states(
+    redis: Redis, cities: list[str], *, judging_up_to: date | None = None
+) -> dict[str, CityState]:
+    """One pipelined round trip for all cities.
+
+    ``judging_up_to``: read only what judging the cities on days up to this one needs. Of the
+    gigabit readings that is each indicator's latest ``as_of`` on or before it (the live
+    judgement's day never passes the gigabit deadline, and before that deadline it is on or after
+    every ``as_of`` the city reported), instead of one per indicator and reported day: every
+    evaluation, scrape and progress read pays for what it reads, and a soak's thousands of
+    gigabit reports made an evaluation take 200 ms. The history (month ends) reads everything.
+    """
+    through = judging_up_to.isoformat() if judging_up_to else ""
     read_city = redis.register_script(_READ_CITY)
     # As a context manager, the pipeline gives its connection back on every path: a pipeline
     # left open after a failed execute() kept a pool connection for good (issue 11).
@@ -59,7 +86,7 @@ async def read_city_states(redis: Redis, cities: list[str]) -> dict[str, CitySta
                     names.city_periods_key(city, kind),
                     names.city_period_received_key(city, kind),
                 ]
-            await read_city(keys=keys, client=pipe)
+            await read_city(keys=keys, args=[through], client=pipe)
         pipe.hgetall(names.LAST_RECEIVED_KEY)
         results = await pipe.execute()
     last_received: dict[str, str] = results[-1]

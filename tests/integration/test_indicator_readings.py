@@ -61,3 +61,23 @@ async def test_the_judgement_no_longer_reads_a_growing_history(store: Redis) -> 
     await upgrade_indicator_readings(store, ["jinan"])
     assert await store.hlen(names.city_indicator_readings_key("jinan")) == 1
     assert await in_force(store, date(2024, 6, 30)) == {"bs_5g_per_10k": (999.0, "r-999")}
+
+
+async def test_a_live_read_keeps_each_indicators_latest_reading_up_to_the_day_judged(
+    store: Redis,
+) -> None:
+    await store.rpush(
+        names.city_indicator_history_key("jinan"),
+        "bs_5g_per_10k\t11.0\t2024-11-30\tnovember",
+        "bs_5g_per_10k\t13.0\t2024-12-31\tdecember",
+        "bs_5g_per_10k\t20.0\t2025-03-31\tafter the deadline",
+        "household_gigabit_coverage_pct\t85.0\t2024-06-30\tjune",
+    )
+    await upgrade_indicator_readings(store, ["jinan"])
+    full = (await read_city_states(store, ["jinan"]))["jinan"]
+    live = (await read_city_states(store, ["jinan"], judging_up_to=date(2024, 12, 31)))["jinan"]
+    assert sorted(r.report_id for _, r in live.indicator_history) == ["december", "june"]
+    assert len(full.indicator_history) == 4
+    # the judgement at the deadline (the latest day a live read judges gigabit on) is the same
+    deadline = date(2024, 12, 31)
+    assert readings_in_force(live, deadline) == readings_in_force(full, deadline)

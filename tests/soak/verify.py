@@ -221,7 +221,9 @@ async def check_alerts(
     """
     started = time.monotonic()
     while True:
-        states = await read_city_states(redis, list(targets.cities))
+        states = await read_city_states(
+            redis, list(targets.cities), judging_up_to=targets.gigabit.deadline
+        )
         expected = {alert.fingerprint: alert for alert in evaluate_alerts(targets, states, now)}
         active = await read_active_alerts(redis)
         if expected.keys() == active.keys() or time.monotonic() - started > settle_s:

@@ -47,7 +47,7 @@ class _NoRedis:
 
 
 class _NoScript:
-    async def __call__(self, keys: list[str], client: _NoPipeline) -> None:
+    async def __call__(self, keys: list[str], args: list[str], client: _NoPipeline) -> None:
         client.replies.append([[] for _ in keys])  # a city: one empty reply per key read
 
 
