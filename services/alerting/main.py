@@ -39,7 +39,7 @@ from shared.store.groups import ensure_groups
 from shared.targets import load_targets
 
 log = logging.getLogger("pacer.alerting")
-PROGRESS_WORKERS = 16
+PROGRESS_WORKERS = 64
 """Progress events handled at once: those waiting behind a running evaluation share the next."""
 
 
@@ -125,6 +125,9 @@ def build_app(settings: Settings) -> Starlette:
         reclaim_idle_ms=settings.reclaim_idle_ms,
         # Events handled one at a time each cost a full evaluation, and the alerting group fell
         # behind a sustained ingest (soak: ~35 of ~190 reports/s); concurrent runs share one.
+        # 16 at a time was no longer enough once an evaluation read the v2 state (first
+        # receipts, latest as_of, readings): the soak ended ~18,000 events behind at ~107
+        # reports/s; 64 share an evaluation and it drains.
         max_workers=PROGRESS_WORKERS,
     )
     subscribe_with_reclaimer(
