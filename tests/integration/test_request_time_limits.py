@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -86,19 +87,25 @@ def test_a_body_trickling_in_is_cut_off_with_408_and_the_error_body(ingest: Serv
     with connect(ingest) as sock:
         sock.sendall(head + body[:5])
         started = time.monotonic()
-        sock.settimeout(0.2)
+        answered = threading.Event()
+        # One byte every 0.2 s (10 s for the body) from a thread, while this one waits on the
+        # socket: the 408 is read the moment it arrives. Sending and reading in turn lost it now
+        # and then: a byte sent just after the server hung up drew a reset that discarded it.
+        sender = threading.Thread(
+            target=dribble, args=(sock, body[5:], 0.2, answered.is_set), daemon=True
+        )
+        sender.start()
+        sock.settimeout(8)
         answer = b""
-        for byte in body[5:]:  # one byte every 0.2 s: 0.2 s per byte, 10 s for the body
-            try:
-                sock.sendall(bytes([byte]))
-                answer += sock.recv(65536)
-            except (TimeoutError, OSError):
-                pass
-            if answer:
-                break
-        sock.settimeout(5)
-        answer += read_until_closed(sock)
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+                answered.set()
+        except ConnectionResetError:
+            pass  # after the answer: the sender's next byte met a closed connection
+        answered.set()
         elapsed = time.monotonic() - started
+        sender.join(timeout=1)
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line == b"HTTP/1.1 408 Request Timeout", answer[:300]
     payload = json.loads(rest.partition(b"\r\n\r\n")[2])
