@@ -33,6 +33,8 @@ its connections (no RST): without it a reader would wait on a dead socket until 
 minutes, instead of reconnecting to the new primary."""
 SENTINEL_CONNECT_TIMEOUT_S = 2.0
 """Connecting to a dead host is retried after FastStream's 5 s backoff anyway."""
+STREAM_LINE_LEVEL = logging.DEBUG
+"""FastStream's "Received" and "Processed" lines, two per stream entry: not written at INFO."""
 DISCOVERY_TIMEOUT_S = 3.0
 """Asking the sentinels for the primary: a second each (``connection.sentinel_options``)."""
 
@@ -49,7 +51,14 @@ def stream_broker(
     middlewares = [RedisPrometheusMiddleware(registry=registry)]
     sentinel = parse_sentinel_url(url)
     if sentinel is None:
-        return RedisBroker(url, middlewares=middlewares, logger=logger, **pool_options, **options)
+        return RedisBroker(
+            url,
+            middlewares=middlewares,
+            logger=logger,
+            log_level=STREAM_LINE_LEVEL,
+            **pool_options,
+            **options,
+        )
     return RedisSentinelBroker(
         sentinel.server_url(),
         sentinels=list(sentinel.sentinels),
@@ -59,7 +68,7 @@ def stream_broker(
         socket_connect_timeout=SENTINEL_CONNECT_TIMEOUT_S,
         middlewares=middlewares,
         logger=logger,
-        log_level=logging.DEBUG,  # its "Received" and "Processed" lines: two per stream entry
+        log_level=STREAM_LINE_LEVEL,
         **pool_options,
         **options,
     )
