@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock run demo test lint test-unit test-integration test-e2e test-ops bench soak backfill format clean
+.PHONY: install lock run demo test test-lane-checks test-lane-systems lint test-unit test-integration test-e2e test-ops bench soak backfill format clean
 
 install: $(STAMP)
 
@@ -28,7 +28,19 @@ run: install
 demo: install
 	$(BIN)/pacer demo --start $(DEMO_ARGS)
 
-test: lint test-unit test-integration test-ops test-e2e
+# Two lanes at once: the end-to-end tier spends most of its time waiting on whole systems (a demo
+# clock, a soak's faults, a failover), so it runs beside the unit, integration and ops tiers
+# instead of after them. Each lane's output is printed when it ends; either failing fails the run.
+test: lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-lane-checks test-lane-systems
+
+test-lane-checks: install
+	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q tests/ops
+
+test-lane-systems: install
+	$(BIN)/pytest -q tests/e2e
 
 lint: install
 	$(BIN)/python tools/dependency_lock.py check

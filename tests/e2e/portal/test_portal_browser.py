@@ -42,7 +42,9 @@ def check(visit: Visit, path: Path, period: str = "2024-06", as_of: str = "2024-
     page.fill("#period", period)
     page.fill("#as_of", as_of)
     page.set_input_files("#file", str(path))
-    page.click("form[action='/submit'] button[type=submit]")
+    # The click only starts the navigation: wait for the dry run's page to load before reading it.
+    with page.expect_navigation():
+        page.click("form[action='/submit'] button[type=submit]")
 
 
 def error_rows(page: Page) -> dict[str, str]:
