@@ -37,8 +37,35 @@ DEAD_LETTER_STREAMS: dict[str, str] = {REPORTS_STREAM: DEAD_LETTER_STREAM}
 ALL_STREAMS: tuple[str, ...] = (REPORTS_STREAM, PROGRESS_STREAM, ALERTS_STREAM, DEAD_LETTER_STREAM)
 
 # Keys
+# Sites (owned by ``shared.store.sites``; the layout is versioned, see SITES_FORMAT_KEY)
+SITES_FORMAT_KEY = f"{PREFIX}:sites:format"
+"""String: the live layout of the sites: ``2`` (compact buckets), ``migrating`` while
+``pacer migrate`` moves a v1 store; absent on a v1 store (``SITE_OWNER_KEY`` exists) or an empty
+one (the first write sets ``2``)."""
+SITES_MIGRATION_KEY = f"{PREFIX}:sites:migration"
+"""Hash: where ``pacer migrate`` is (phase, HSCAN cursor, sites moved), so that it resumes."""
+SITE_CITY_IDS_KEY = f"{PREFIX}:sites:cities"
+"""Hash city -> its 2-character id in site values, "#<id>" -> city, "#next" -> the last id."""
+
+
+def site_bucket_key(bucket: int) -> str:
+    """Hash site_id -> compact site value (``shared.store.sites.encoding``): the v2 index, one
+    of ``encoding.BUCKETS`` small hashes a site id is spread over by a hash of it."""
+    return f"{PREFIX}:sites:{bucket}"
+
+
+def city_site_count_key(city: str) -> str:
+    """String: how many site ids the city holds (its ceiling is checked against this)."""
+    return f"{PREFIX}:city:{{{city}}}:site-count"
+
+
+def city_site_words_key(city: str) -> str:
+    """Hash district or band text -> its id in the city's site values (they repeat)."""
+    return f"{PREFIX}:city:{{{city}}}:site-words"
+
+
 SITE_OWNER_KEY = f"{PREFIX}:site-owner"
-"""Hash site_id -> city id: a site belongs to exactly one city."""
+"""v1 layout, read only by the migration: hash site_id -> city id."""
 ENTRY_ERRORS_KEY = f"{PREFIX}:entry-errors"
 """Hash stream entry id -> the last error applying it (for the dead-letter reason)."""
 LAST_RECEIVED_KEY = f"{PREFIX}:last-received"
@@ -77,12 +104,14 @@ def legacy_report_key(report_id: str) -> str:
 
 
 def city_sites_key(city: str) -> str:
-    """Hash site_id -> encoded site record (see ``shared.wire.encode_site_record``)."""
+    """v1 layout, read only by the migration: hash site_id -> "<version>\t<record>"
+    (``shared.store.sites.encoding``)."""
     return f"{PREFIX}:city:{{{city}}}:sites"
 
 
 def city_site_days_key(city: str) -> str:
-    """Hash YYYY-MM-DD -> number of in-service sites commissioned that day."""
+    """Hash YYYY-MM-DD -> number of in-service sites commissioned that day (same in v1 and v2;
+    written by the sites family's scripts, read by ``shared.store.state``)."""
     return f"{PREFIX}:city:{{{city}}}:site-days"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +13,8 @@ from services.aggregator import scripts
 from shared import names
 from shared.domain.state import ReportKind
 from shared.store.report_records import adopt_legacy_record
+from shared.store.sites import SitesStoreUpgradingError, calls
+from shared.store.sites.encoding import compact_version
 from shared.wire import GigabitReport, ReportEnvelope, SitesReport
 
 
@@ -32,15 +36,28 @@ def entry_version(as_of: str, entry_id: str) -> str:
     return f"{as_of}/{int(millis):015d}-{int(sequence or 0):010d}"
 
 
+UPGRADE_WAIT_S = 10.0
+"""How long a 5G report waits for ``pacer migrate`` before its attempt counts as failed (it stays
+pending; the reclaimer retries it after ``PACER_RECLAIM_IDLE_MS``). Below the default 30 s idle
+time, so the reclaimer does not take the entry from a consumer still waiting on it."""
+UPGRADE_POLL_S = 0.25
+
+
 class ReportApplier:
     def __init__(
-        self, redis: Redis, group: str = names.AGGREGATOR_GROUP, max_sites_per_city: int = 0
+        self,
+        redis: Redis,
+        group: str = names.AGGREGATOR_GROUP,
+        max_sites_per_city: int = 0,
+        upgrade_wait_s: float = UPGRADE_WAIT_S,
     ) -> None:
         """``max_sites_per_city``: reject a report that would take its city past this many
-        registered site ids (0: no bound)."""
+        registered site ids (0: no bound). ``upgrade_wait_s``: how long a 5G report waits for a
+        migration of the sites to end before the attempt fails."""
         self._redis = redis
         self._group = group
         self._max_sites_per_city = max_sites_per_city
+        self._upgrade_wait_s = upgrade_wait_s
         self._apply_sites = redis.register_script(scripts.APPLY_SITES)
         self._apply_gigabit = redis.register_script(scripts.APPLY_GIGABIT)
         self._dead_letter = redis.register_script(scripts.DEAD_LETTER)
@@ -76,33 +93,38 @@ class ReportApplier:
         return keys, args
 
     async def apply(self, envelope: ReportEnvelope, entry_id: str, now: datetime) -> Outcome:
-        """Apply the entry's report; raises if the payload does not decode (a poison entry)."""
-        outcome = await self._apply(envelope, entry_id, now)
-        if outcome.result == "legacy":
-            # accepted by an older ingest, its record not yet moved under its city
-            await adopt_legacy_record(self._redis, envelope.report_id)
+        """Apply the entry's report; raises if the payload does not decode (a poison entry), or
+        ``SitesStoreUpgradingError`` if a migration of the sites outlasts the wait."""
+        give_up_at = time.monotonic() + self._upgrade_wait_s
+        while True:
             outcome = await self._apply(envelope, entry_id, now)
-        return outcome
+            if outcome.result == "legacy":
+                # accepted by an older ingest, its record not yet moved under its city
+                await adopt_legacy_record(self._redis, envelope.report_id)
+                outcome = await self._apply(envelope, entry_id, now)
+            if outcome.result != "upgrading":
+                return outcome
+            if time.monotonic() >= give_up_at:
+                raise SitesStoreUpgradingError("the sites are being migrated (pacer migrate)")
+            await asyncio.sleep(UPGRADE_POLL_S)
 
     async def _apply(self, envelope: ReportEnvelope, entry_id: str, now: datetime) -> Outcome:
         report = envelope.report()
         keys, args = self._head(envelope, entry_id, report.as_of.isoformat(), report.period, now)
         if isinstance(report, SitesReport):
-            keys += [
-                names.city_sites_key(envelope.city),
-                names.city_site_days_key(envelope.city),
-                names.SITE_OWNER_KEY,
-                names.REPORTS_REJECTED_KEY,
-            ]
-            args += [
-                str(self._max_sites_per_city),
-                names.reports_rejected_field(
-                    envelope.city, envelope.kind, "site_registered_elsewhere"
+            city = envelope.city
+            keys.append(names.REPORTS_REJECTED_KEY)
+            keys += calls.apply_keys(city, [site.site_id for site in report.sites])
+            args += calls.apply_args(
+                city,
+                self._max_sites_per_city,
+                compact_version(report.as_of, entry_id),
+                report.sites,
+                (
+                    names.reports_rejected_field(city, envelope.kind, "site_registered_elsewhere"),
+                    names.reports_rejected_field(city, envelope.kind, "site_limit_exceeded"),
                 ),
-                names.reports_rejected_field(envelope.city, envelope.kind, "site_limit_exceeded"),
-            ]
-            for site in report.sites:
-                args += [site.site_id, site.record()]
+            )
             raw = await self._apply_sites(keys=keys, args=args)
         else:
             assert isinstance(report, GigabitReport) and envelope.kind is ReportKind.GIGABIT

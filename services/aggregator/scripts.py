@@ -9,6 +9,8 @@ unchanged.
 
 from __future__ import annotations
 
+from shared.store.sites import scripts as sites_scripts
+
 # Shared head: skip reports already finished (a redelivery), and hand back a report whose record
 # is still at its pre-v2 key (the applier moves it under the city, then runs the script again).
 # KEYS: 1 report, 2 reports stream, 3 progress stream, 4 city periods, 5 last-received,
@@ -62,120 +64,33 @@ redis.call('XADD', KEYS[3], '*', 'report_id', ARGV[1], 'city', ARGV[2], 'kind', 
 return {'applied', created, updated, unchanged}
 """
 
-# Sites. Own KEYS: 9 city sites, 10 city site-days, 11 site owners, 12 rejected counts.
-# Own items: the most site ids the city may hold (0: no bound), the rejected-counts fields for
-# code site_registered_elsewhere and for site_limit_exceeded, then pairs (site_id, record) where
-# record = "status\tcommissioned_on\t...". Stored value: "<version>\t<record>".
-# A report holds up to 10,000 sites: reads and writes go in batches of CHUNK (one HMGET or HSET
-# for many sites; unpack is bounded by Lua's C stack) and the per-day counts are summed in Lua
-# first, because a redis.call per site made Redis spend ~18 us on each site of a bulk load.
+# Sites: the rules are the sites family's (``shared.store.sites.scripts.sites_apply``, the same
+# function the dry run's preview runs without writing); this script makes them atomic with the
+# report's record, its acknowledgement and its progress event. Own KEYS: 9 rejected counts, then
+# from 10 the family's (``shared.store.sites.calls.apply_keys``); own items: the family's
+# (``apply_args``).
 #
 # A report that names a site another city registered after the ingest accepted it (two cities
 # racing for one id), or that would take the city past its ceiling of registered sites, is
 # rejected whole: a business rejection, not a processing failure. The record gets status rejected
-# and its errors (every such site, at most MAX_ERRORS entries, the last then too_many_errors with
-# the count), as JSON facts (the owner too: the ingest names it only to admin and viewer tokens);
-# the rejection is counted under the code of its first error; the period is not marked reported.
+# and its errors (every such site, at most 100 entries, the last then too_many_errors with the
+# count), as JSON facts (the owner too: the ingest names it only to admin and viewer tokens); the
+# rejection is counted under the code of its first error; the period is not marked reported.
+# While the sites are not in the live layout (``pacer migrate`` runs) nothing is written and the
+# entry stays pending: ``upgrading``.
 APPLY_SITES = (
     _HEAD
+    + sites_scripts.FUNCTIONS
     + r"""
-local CHUNK = 1000
-local MAX_ERRORS = 100
-local city = ARGV[2]
-local max_sites = tonumber(ARGV[first_item])
-local ids, records = {}, {}
-for i = first_item + 3, #ARGV, 2 do
-  ids[#ids + 1] = ARGV[i]
-  records[#records + 1] = ARGV[i + 1]
-end
-local owners, stored = {}, {}
-for from = 1, #ids, CHUNK do
-  local to = math.min(from + CHUNK - 1, #ids)
-  local got_owners = redis.call('HMGET', KEYS[11], unpack(ids, from, to))
-  local got_stored = redis.call('HMGET', KEYS[9], unpack(ids, from, to))
-  for j = 1, to - from + 1 do
-    owners[from + j - 1] = got_owners[j]
-    stored[from + j - 1] = got_stored[j]
-  end
-end
-local errors, error_count, first_field = {}, 0, nil
-local function reject_with(item, field)
-  error_count = error_count + 1
-  if error_count <= MAX_ERRORS then errors[error_count] = item end
-  first_field = first_field or field
-end
-local unregistered, counted = 0, {}
-for j = 1, #ids do
-  local owner = owners[j]
-  if owner and owner ~= city then
-    reject_with({loc = {'body', 'sites', j - 1, 'site_id'}, code = 'site_registered_elsewhere',
-      site_id = ids[j], owner = owner}, ARGV[first_item + 1])
-  elseif not owner and not counted[ids[j]] then
-    unregistered = unregistered + 1
-    counted[ids[j]] = true
-  end
-end
-if max_sites > 0 and unregistered > 0 then
-  local registered = redis.call('HLEN', KEYS[9])
-  if registered + unregistered > max_sites then
-    reject_with({loc = {'body', 'sites'}, code = 'site_limit_exceeded', new = unregistered,
-      registered = registered, limit = max_sites}, ARGV[first_item + 2])
-  end
-end
-if error_count > 0 then
-  if error_count > MAX_ERRORS then
-    errors[MAX_ERRORS] = {loc = {'body', 'sites'}, code = 'too_many_errors', count = error_count}
-  end
-  redis.call('HSET', KEYS[1], 'status', 'rejected', 'errors', cjson.encode(errors))
-  redis.call('HINCRBY', KEYS[12], first_field, 1)
+local sites = sites_apply(9, first_item, true)
+if sites[1] == 'upgrading' then return {'upgrading'} end
+if sites[1] == 'rejected' then
+  redis.call('HSET', KEYS[1], 'status', 'rejected', 'errors', cjson.encode(sites[2]))
+  redis.call('HINCRBY', KEYS[9], sites[4], 1)
   redis.call('XACK', KEYS[2], ARGV[3], ARGV[4])
-  return {'rejected', error_count}
+  return {'rejected', sites[3]}
 end
-local site_writes, owner_writes, day_deltas, seen = {}, {}, {}, {}
-local function count_day(record, delta)
-  local live, day = string.match(record, '^([^\t]*)\t([^\t]*)')
-  if live == 'in_service' then day_deltas[day] = (day_deltas[day] or 0) + delta end
-end
-for j = 1, #ids do
-  local site, record = ids[j], records[j]
-  local previous = stored[j]
-  if seen[site] then
-    -- listed twice in one report: the second copy has the same version, so it changes nothing
-    unchanged = unchanged + 1
-  elseif not previous then
-    created = created + 1
-    site_writes[#site_writes + 1] = site
-    site_writes[#site_writes + 1] = version .. '\t' .. record
-    owner_writes[#owner_writes + 1] = site
-    owner_writes[#owner_writes + 1] = city
-    count_day(record, 1)
-  else
-    local stored_version, stored_record = string.match(previous, '^([^\t]*)\t(.*)$')
-    if version <= stored_version or record == stored_record then
-      unchanged = unchanged + 1
-    else
-      updated = updated + 1
-      site_writes[#site_writes + 1] = site
-      site_writes[#site_writes + 1] = version .. '\t' .. record
-      count_day(stored_record, -1)
-      count_day(record, 1)
-    end
-  end
-  seen[site] = true
-end
-local function hset_all(key, pairs_flat)
-  for from = 1, #pairs_flat, 2 * CHUNK do
-    local to = math.min(from + 2 * CHUNK - 1, #pairs_flat)
-    redis.call('HSET', key, unpack(pairs_flat, from, to))
-  end
-end
-hset_all(KEYS[9], site_writes)
-hset_all(KEYS[11], owner_writes)
-for day, delta in pairs(day_deltas) do
-  if delta ~= 0 and redis.call('HINCRBY', KEYS[10], day, delta) <= 0 then
-    redis.call('HDEL', KEYS[10], day)
-  end
-end
+created, updated, unchanged = sites[2], sites[3], sites[4]
 """
     + _TAIL
 )

@@ -62,7 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("service", choices=SERVICES)
     up = commands.add_parser("up", help="run the whole system on this machine, supervised")
     up.add_argument("--var-dir", default="var", help="where the embedded Redis and tokens live")
+    migrate = commands.add_parser(
+        "migrate", help="upgrade the stored sites to the compact layout, in place (see --help)"
+    )
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["migrate"]:
+        importlib.import_module("services.cli.migrate").add_arguments(migrate)
     for tool, description in CLIENT_TOOLS.items():
         tool_parser = commands.add_parser(tool, help=description)
         if argv[:1] == [tool]:  # import only the tool that runs: a service never loads them
@@ -76,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level, settings.log_format, getattr(args, "service", "up"))
     if args.command == "serve":
         sys.exit(_serve(args.service, settings))
+    if args.command == "migrate":
+        sys.exit(importlib.import_module("services.cli.migrate").run(settings, args))
     from services.cli.supervisor import run_up
 
     sys.exit(run_up(args.var_dir, settings))

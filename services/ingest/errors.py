@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 
+from shared.store.sites import SitesStoreUpgradingError
 from shared.wire import explain
 
 Loc = Sequence[str | int]
@@ -176,6 +177,16 @@ REDIS_DOWN = ApiError.single(
     headers={"Retry-After": "1"},
 )
 
+SITES_UPGRADING = ApiError.single(
+    503,
+    "sites_store_upgrading",
+    "Pacer's store of 5G sites is being upgraded (pacer migrate); nothing was stored. Retry "
+    "with the same report_id after Retry-After seconds.",
+    headers={"Retry-After": "5"},
+)
+"""While ``pacer migrate`` moves the sites (a national store in about a minute), 5G-site
+reports, their dry runs and site releases are refused; gigabit reports and every read go on."""
+
 BACKLOG_RETRY_AFTER_S = 5
 """Seconds a client refused for backpressure waits: time for the aggregator to work off some
 hundreds of small reports (over 100 a second measured), and a refused retry costs one script."""
@@ -275,6 +286,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RedisConnectionError, on_redis_down)
     app.add_exception_handler(RedisTimeoutError, on_redis_down)
+
+    async def on_sites_upgrading(_: Request, __: Exception) -> JSONResponse:
+        return error_response(
+            SITES_UPGRADING.status, SITES_UPGRADING.errors, SITES_UPGRADING.headers
+        )
+
+    app.add_exception_handler(SitesStoreUpgradingError, on_sites_upgrading)
 
 
 def _documented_methods(app: FastAPI, path: str) -> list[str]:

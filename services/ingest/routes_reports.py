@@ -23,6 +23,7 @@ from services.ingest.context import (
     principal,
 )
 from services.ingest.errors import (
+    SITES_UPGRADING,
     ApiError,
     ErrorList,
     ErrorsBody,
@@ -124,6 +125,8 @@ async def _submit(
     payload, fingerprint = encode_submission(city, kind, report)
     envelope = ReportEnvelope(report_id, city, kind, now, payload)
     outcome = await ctx.store.accept(envelope, fingerprint, site_ids)
+    if outcome.result == "upgrading":
+        raise SITES_UPGRADING
     if outcome.result == "refused":
         raise ApiError(422, _add_site_errors(ErrorList(), site_ids, outcome.sites, who))
     if outcome.result == "backpressure":

@@ -13,7 +13,8 @@ still in the stream: an overestimate by at most what the aggregator acknowledged
 trim (every 10 s), never an underestimate, since trimming keeps every entry a group still needs.
 
 Sites: a 5G report is refused before anything else when one of its sites is registered to
-another city (``names.SITE_OWNER_KEY``), with each such site's position and owner, and nothing is
+another city (the sites family's ``sites_claims``, the check the aggregator applies with), with
+each such site's position and owner, and nothing is
 written: the same answer, in the same order of checks, as the ingest's own look-up before the
 script did it (one round trip instead of two). It comes before "duplicate" and "conflict" as that
 look-up did. The ids are looked up in chunks: Lua's ``unpack`` cannot spread 10,000 arguments at
@@ -35,8 +36,12 @@ so no consumer can miss the entry.
 
 from __future__ import annotations
 
-# KEYS: 1 report record, 2 reports stream, 3 site owners (site_id -> city), 4 the city's sites
-#       (registered to it), 5 the city's report index, 6 the id's pre-v2 record.
+from shared.store.sites import scripts as sites_scripts
+
+# KEYS: 1 report record, 2 reports stream, 3 the city's report index, 4 the id's pre-v2 record,
+#       then for a 5G report the sites family's (``shared.store.sites.calls.claim_keys``: from 5
+#       its format, v1 owner index, city ids, the city's site count, then from 9 the bucket of
+#       each site id in order).
 # ARGV: 1 fingerprint, 2 received_at, 3 city, 4 kind, 5 report_id, 6 payload,
 #       7 max backlog (0: no bound), 8 most site ids a city may hold (0: no bound),
 #       9 mode (store; confirm: store, and a duplicate rewrites its record so that a WAIT
@@ -45,34 +50,38 @@ from __future__ import annotations
 #       12+n.. the report's site ids in order (none for a gigabit report).
 # Returns {result, received_at, backlog, registered, unregistered, ...}: result accepted,
 # duplicate, conflict, backpressure, legacy, refused (sites registered elsewhere or over the
-# ceiling) or checked (mode check); backlog is the slowest group's backlog the script saw (0 when
+# ceiling), upgrading (a 5G report while ``pacer migrate`` moves the sites: nothing written) or
+# checked (mode check); backlog is the slowest group's backlog the script saw (0 when
 # it did not look); registered is how many site ids the city holds and unregistered how many of
 # the report's ids nobody holds (both 0 when the report names no new id); then pairs (0-based
 # position of the site in the report, city it belongs to) for the sites held elsewhere.
-ACCEPT = r"""
+ACCEPT = (
+    sites_scripts.FUNCTIONS
+    + r"""
 local groups = tonumber(ARGV[11])
 local first_site = 12 + groups
 local city = ARGV[3]
 local sites = {'refused', ARGV[2], 0, 0, 0}
-local unregistered = 0
-for from = first_site, #ARGV, 1000 do
-  local to = math.min(from + 999, #ARGV)
-  local owners = redis.call('HMGET', KEYS[3], unpack(ARGV, from, to))
-  for i = 1, #owners do
-    if not owners[i] then
-      unregistered = unregistered + 1
-    elseif owners[i] ~= city then
-      sites[#sites + 1] = from + i - 1 - first_site
-      sites[#sites + 1] = owners[i]
-    end
-  end
-end
-local max_sites = tonumber(ARGV[8])
 local over = false
-if unregistered > 0 then
-  local registered = redis.call('HLEN', KEYS[4])
-  sites[4], sites[5] = registered, unregistered
-  over = max_sites > 0 and registered + unregistered > max_sites
+if ARGV[4] == '"""
+    + sites_scripts.SITES_KIND
+    + r"""' then
+  if not sites_live(KEYS[5], KEYS[6], false) then return {'upgrading', ARGV[2], 0, 0, 0} end
+  local ids = {}
+  for i = first_site, #ARGV do ids[#ids + 1] = ARGV[i] end
+  local stored = sites_lookup(9, ids)
+  local elsewhere, unregistered = sites_claims(sites_city_id(KEYS[7], city, false), ids, stored)
+  local owner_name = sites_owner_names(KEYS[7])
+  for _, found in ipairs(elsewhere) do
+    sites[#sites + 1] = found[1] - 1
+    sites[#sites + 1] = owner_name(found[2])
+  end
+  if unregistered > 0 then
+    local registered = sites_registered(KEYS[8])
+    local max_sites = tonumber(ARGV[8])
+    sites[4], sites[5] = registered, unregistered
+    over = max_sites > 0 and registered + unregistered > max_sites
+  end
 end
 if ARGV[9] == 'check' then
   sites[1] = 'checked'
@@ -80,7 +89,7 @@ if ARGV[9] == 'check' then
 end
 if #sites > 5 then return sites end
 local previous = redis.call('HMGET', KEYS[1], 'fingerprint', 'received_at')
-if not previous[1] and redis.call('HGET', KEYS[6], 'city') == city then
+if not previous[1] and redis.call('HGET', KEYS[4], 'city') == city then
   return {'legacy', ARGV[2], 0, 0, 0}
 end
 if previous[1] then
@@ -128,33 +137,10 @@ local entry_id = redis.call('XADD', KEYS[2], '*', 'report_id', ARGV[5], 'city', 
   'kind', ARGV[4], 'received_at', ARGV[2], 'payload', ARGV[6])
 redis.call('HSET', KEYS[1], 'report_id', ARGV[5], 'city', city, 'kind', ARGV[4],
   'status', 'accepted', 'received_at', ARGV[2], 'fingerprint', ARGV[1], 'entry_id', entry_id)
-redis.call('ZADD', KEYS[5], ARGV[10], ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[10], ARGV[5])
 return {'accepted', ARGV[2], backlog, 0, 0}
 """
-
-# An admin releases a site id: it leaves its owner's registry and, if the owner holds it in
-# service, that city's count of the day it was commissioned on. The owner is read by the caller
-# first (the keys depend on it) and checked again here: "moved" means another city took it
-# meanwhile (released and reported again), and the caller reads and tries again.
-# KEYS: 1 site owners, 2 the owner's sites, 3 the owner's site-days. ARGV: 1 site_id, 2 owner.
-# Returns {'released', owner, 1 if it counted as in service else 0}, {'unknown'} or {'moved'}.
-RELEASE_SITE = r"""
-local owner = redis.call('HGET', KEYS[1], ARGV[1])
-if not owner then return {'unknown'} end
-if owner ~= ARGV[2] then return {'moved'} end
-redis.call('HDEL', KEYS[1], ARGV[1])
-local stored = redis.call('HGET', KEYS[2], ARGV[1])
-local in_service = 0
-if stored then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  local live, day = string.match(stored, '^[^\t]*\t([^\t]*)\t([^\t]*)')
-  if live == 'in_service' then
-    in_service = 1
-    if redis.call('HINCRBY', KEYS[3], day, -1) <= 0 then redis.call('HDEL', KEYS[3], day) end
-  end
-end
-return {'released', owner, in_service}
-"""
+)
 
 # One page of a city's reports, newest first: the ids after ``before`` (none: from the newest).
 # KEYS: 1 the city's report index. ARGV: 1 how many, 2 before ('' for the first page).

@@ -15,6 +15,7 @@ from shared import names
 from shared.domain.state import ReportKind
 from shared.store.replication import ReplicaQuorum, run_replicated
 from shared.store.report_records import adopt_legacy_record, receipt_score
+from shared.store.sites import RedisSites, Released, SitesStoreUpgradingError, SiteStore, calls
 from shared.wire import (
     GigabitReport,
     Report,
@@ -47,7 +48,8 @@ class SiteCheck:
 @dataclass(frozen=True)
 class Acceptance:
     result: str
-    """accepted, duplicate, conflict, backpressure or refused (nothing was stored), or
+    """accepted, duplicate, conflict, backpressure, refused or upgrading (a 5G report while
+    ``pacer migrate`` moves the sites; nothing was stored), or
     unreplicated: stored, now or before, but fewer replicas than the quorum confirmed it in
     time (a failover now could lose it)."""
     received_at: datetime
@@ -57,13 +59,7 @@ class Acceptance:
     """For refused: the sites held elsewhere, or the count that takes the city over its limit."""
 
 
-@dataclass(frozen=True)
-class Released:
-    former_owner: str
-    was_in_service: bool
-
-
-MAX_RELEASE_TRIES = 5
+__all__ = ["Acceptance", "Released", "ReportStore", "SiteCheck", "SitesStoreUpgradingError"]
 
 
 class ReportStore:
@@ -73,17 +69,18 @@ class ReportStore:
         max_backlog: int = 0,
         max_sites_per_city: int = 0,
         quorum: ReplicaQuorum | None = None,
+        sites: SiteStore | None = None,
     ) -> None:
         """``max_backlog``: refuse new reports while this many wait to be applied;
         ``max_sites_per_city``: refuse a report that would register more site ids to its city.
         0: no bound. ``quorum``: the replicas that must hold a report before it is accepted
-        (None: none)."""
+        (None: none). ``sites``: the sites family (None: the one in ``redis``)."""
         self._redis = redis
+        self._sites = sites or RedisSites(redis)
         self._max_backlog = max_backlog
         self._max_sites = max_sites_per_city
         self._quorum = quorum or ReplicaQuorum()
         self._accept = redis.register_script(scripts.ACCEPT)
-        self._release = redis.register_script(scripts.RELEASE_SITE)
         self._page = redis.register_script(scripts.REPORT_PAGE)
 
     @property
@@ -128,7 +125,10 @@ class ReportStore:
             return SiteCheck(limit=self._max_sites)
         # mode check reads only the city and the site ids of what it is given
         envelope = ReportEnvelope("", city, ReportKind.SITES, datetime.now(UTC), "")
-        return self._site_check(await self._run_accept(envelope, "", site_ids, "check"))
+        raw = await self._run_accept(envelope, "", site_ids, "check")
+        if raw[0] == "upgrading":
+            raise SitesStoreUpgradingError("the sites are being migrated (pacer migrate)")
+        return self._site_check(raw)
 
     async def _run_accept(
         self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str], mode: str
@@ -141,15 +141,16 @@ class ReportStore:
         self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str], mode: str
     ) -> tuple[list[str], list[str | int | float]]:
         groups = names.STREAM_GROUPS[names.REPORTS_STREAM]
+        keys = [
+            names.report_key(envelope.city, envelope.report_id),
+            names.REPORTS_STREAM,
+            names.city_reports_key(envelope.city),
+            names.legacy_report_key(envelope.report_id),
+        ]
+        if envelope.kind is ReportKind.SITES:
+            keys += calls.claim_keys(envelope.city, site_ids)
         return (
-            [
-                names.report_key(envelope.city, envelope.report_id),
-                names.REPORTS_STREAM,
-                names.SITE_OWNER_KEY,
-                names.city_sites_key(envelope.city),
-                names.city_reports_key(envelope.city),
-                names.legacy_report_key(envelope.report_id),
-            ],
+            keys,
             [
                 fingerprint,
                 envelope.received_at.isoformat(),
@@ -211,45 +212,25 @@ class ReportStore:
 
     async def release_site(self, site_id: str) -> Released | None:
         """Takes the site id from its owner (None if nobody holds it)."""
-        for _ in range(MAX_RELEASE_TRIES):
-            found = await self._redis.hget(names.SITE_OWNER_KEY, site_id)
-            if found is None:
-                return None
-            owner = str(found)
-            raw = await self._release(
-                keys=[
-                    names.SITE_OWNER_KEY,
-                    names.city_sites_key(owner),
-                    names.city_site_days_key(owner),
-                ],
-                args=[site_id, owner],
-            )
-            if raw[0] == "released":
-                return Released(str(raw[1]), bool(int(raw[2])))
-            if raw[0] == "unknown":
-                return None
-        raise RuntimeError(f"site {site_id!r} changed owner {MAX_RELEASE_TRIES} times meanwhile")
+        return await self._sites.release(site_id)
 
     async def preview(self, city: str, report: Report) -> ReportSummary:
-        """What applying the report now would do (the aggregator's rules, without writing)."""
+        """What applying the report now would do, writing nothing: for sites the aggregator's
+        own script in preview mode (``SiteStore.preview``)."""
         if isinstance(report, SitesReport):
-            ids = [s.site_id for s in report.sites]
-            stored = await self._redis.hmget(names.city_sites_key(city), ids) if ids else []
-            incoming = [(report.as_of.isoformat(), s.record()) for s in report.sites]
-        else:
-            assert isinstance(report, GigabitReport)
-            keys = sorted(report.indicators)
-            stored = await self._redis.hmget(names.city_indicators_key(city), keys) if keys else []
-            incoming = [(report.as_of.isoformat(), repr(float(report.indicators[k]))) for k in keys]
+            return await self._sites.preview(city, report)
+        assert isinstance(report, GigabitReport)
+        keys = sorted(report.indicators)
+        stored = await self._redis.hmget(names.city_indicators_key(city), keys) if keys else []
         summary = ReportSummary()
-        for (as_of, value), current in zip(incoming, stored, strict=True):
+        for key, current in zip(keys, stored, strict=True):
             if current is None:
                 summary.created += 1
                 continue
-            stored_as_of, stored_value = _stored_as_of_and_value(
-                str(current), isinstance(report, SitesReport)
-            )
-            if as_of < stored_as_of or value == stored_value:
+            # "<version>\t<value>\t<as_of>\t<id>" (APPLY_GIGABIT): later or equal as_of wins
+            version, value = str(current).split("\t", 2)[:2]
+            incoming = repr(float(report.indicators[key]))
+            if report.as_of.isoformat() < version.split("/", 1)[0] or incoming == value:
                 summary.unchanged += 1
             else:
                 summary.updated += 1
@@ -260,13 +241,3 @@ def _record(fields: Mapping[Any, Any], name_owners: bool) -> ReportRecord:
     return ReportRecord.from_hash(
         {str(k): str(v) for k, v in fields.items()}, name_owners=name_owners
     )
-
-
-def _stored_as_of_and_value(stored: str, is_site: bool) -> tuple[str, str]:
-    """Stored sites are "<version>\\t<record>"; indicators "<version>\\t<value>\\t<as_of>\\t<id>".
-
-    Returns the stored as_of and the part compared for "unchanged".
-    """
-    version, rest = stored.split("\t", 1)
-    value = rest if is_site else rest.split("\t", 1)[0]
-    return version.split("/", 1)[0], value

@@ -16,6 +16,7 @@ import redis
 from shared import names
 from shared.wire import ReportEnvelope
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS
+from tests.support import sites as stored_sites
 from tests.support.processes import RedisServer, Service, wait_until
 from tests.support.reports import bearer, site, sites_report
 
@@ -95,7 +96,7 @@ def test_a_killed_aggregator_loses_nothing_and_counts_nothing_twice(
         aggregator.stop()
 
     assert in_service_by_city(redis_client) == truth
-    assert redis_client.hlen(names.SITE_OWNER_KEY) == 10_000
+    assert stored_sites.held(redis_client) == 10_000
     assert redis_client.xpending(names.REPORTS_STREAM, names.AGGREGATOR_GROUP)["pending"] == 0
     assert redis_client.xlen(names.DEAD_LETTER_STREAM) == 0
     # one progress event per applied report, none twice
@@ -215,8 +216,8 @@ def test_two_cities_racing_for_site_ids_apply_the_first_and_reject_the_second_wi
     assert redis_client.hgetall(names.REPORTS_REJECTED_KEY) == {
         "qingdao|5g-sites|site_registered_elsewhere": "1"
     }
-    assert redis_client.hget(names.SITE_OWNER_KEY, "SHARED-001") == "jinan"
-    assert not redis_client.hexists(names.SITE_OWNER_KEY, "QD-1")  # rejected whole
+    assert stored_sites.owner(redis_client, "SHARED-001") == "jinan"
+    assert stored_sites.owner(redis_client, "QD-1") is None  # rejected whole
     assert not redis_client.smembers(names.city_periods_key("qingdao", "5g-sites"))
     assert in_service_by_city(redis_client) == {"jinan": 150, "qingdao": 0, "zibo": 0, "linyi": 0}
     assert redis_client.xlen(names.DEAD_LETTER_STREAM) == 0  # a rejection is no dead letter

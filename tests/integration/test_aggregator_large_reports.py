@@ -18,6 +18,7 @@ from shared import names
 from shared.domain.state import ReportKind
 from shared.store.groups import ensure_groups
 from shared.wire import ReportEnvelope
+from tests.support import sites as stored_sites
 from tests.support.processes import RedisServer
 from tests.support.reports import site, sites_report
 
@@ -61,8 +62,8 @@ def test_a_report_of_2500_sites_creates_each_once_across_batches(
         0,
         0,
     )
-    assert redis_client.hlen(names.city_sites_key("jinan")) == 2500
-    assert redis_client.hlen(names.SITE_OWNER_KEY) == 2500
+    assert stored_sites.registered(redis_client, "jinan") == 2500
+    assert stored_sites.held(redis_client) == 2500
     assert days(redis_client) == {"2024-07-01": "834", "2024-07-02": "833", "2024-07-03": "833"}
 
     again = apply("big-2", sites_report(*sites, as_of="2024-07-11"))
@@ -97,7 +98,7 @@ def test_moving_and_decommissioning_sites_moves_their_day_counts(
 def test_a_site_of_another_city_rejects_the_whole_large_report(
     apply: Any, redis_client: redis.Redis
 ) -> None:
-    redis_client.hset(names.SITE_OWNER_KEY, "JN-01999", "qingdao")
+    stored_sites.register_ids(redis_client, "qingdao", "JN-01999")
     sites = [site(f"JN-{n:05d}") for n in range(2500)]
     outcome = apply("taken", sites_report(*sites))
     assert (outcome.result, outcome.errors) == ("rejected", 1)
@@ -108,5 +109,5 @@ def test_a_site_of_another_city_rejects_the_whole_large_report(
         "site_id": "JN-01999",
         "owner": "qingdao",
     }
-    assert redis_client.hlen(names.city_sites_key("jinan")) == 0
+    assert stored_sites.registered(redis_client, "jinan") == 0
     assert days(redis_client) == {}

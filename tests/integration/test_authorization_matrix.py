@@ -28,6 +28,7 @@ from shared import names
 from shared.clock import parse_clock
 from shared.targets import load_targets
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
+from tests.support import sites as stored_sites
 from tests.support.processes import RedisServer, Service, ingest_running
 from tests.support.reports import bearer
 
@@ -79,10 +80,7 @@ MATRIX_SITE = "MATRIX-SITE-1"
 
 def _register_matrix_site(redis_client: redis.Redis) -> None:
     """As the aggregator registers an applied site (the matrix runs no aggregator)."""
-    record = "v\tin_service\t2024-06-01\tchina_mobile\t36.65\t117.12\t\t"
-    redis_client.hset(names.SITE_OWNER_KEY, MATRIX_SITE, "jinan")
-    redis_client.hset(names.city_sites_key("jinan"), MATRIX_SITE, record)
-    redis_client.hset(names.city_site_days_key("jinan"), "2024-06-01", 1)
+    stored_sites.register_ids(redis_client, "jinan", MATRIX_SITE, commissioned_on="2024-06-01")
 
 
 def _subscription(api: httpx.Client) -> str:
@@ -251,7 +249,7 @@ def assert_refused_left_no_trace(route: tuple[str, str], redis_client: redis.Red
     if method == "POST" and "/reports/" in path:
         assert not redis_client.keys(names.report_key("*", "*"))
     if path.startswith("/v1/sites/"):
-        assert redis_client.hget(names.SITE_OWNER_KEY, MATRIX_SITE) == "jinan"
+        assert stored_sites.owner(redis_client, MATRIX_SITE) == "jinan"
         assert redis_client.hlen(names.city_site_days_key("jinan")) == 1
     if path.startswith("/v1/subscriptions"):
         made_by_set_up = 1 if "{subscription_id}" in path else 0

@@ -23,6 +23,7 @@ from shared import names
 from shared.store.connection import connect
 from shared.store.trim import trim_acknowledged
 from tests.conftest import CITY_TOKENS
+from tests.support import sites as stored_sites
 from tests.support.metrics import parse_samples, value
 from tests.support.processes import RedisServer, Service, ingest_running, wait_until
 from tests.support.reports import bearer, site, sites_report
@@ -133,7 +134,7 @@ def test_the_refused_report_is_accepted_under_the_same_id_once_the_aggregator_dr
         lambda: redis_client.hget(names.report_key("jinan", "retried"), "status") == "applied",
         timeout=15,
     )
-    assert redis_client.hexists(names.city_sites_key("jinan"), "JN-RETRIED")
+    assert stored_sites.owner(redis_client, "JN-RETRIED") == "jinan"
 
 
 def test_concurrent_reports_through_two_ingest_instances_never_pass_the_bound_together(

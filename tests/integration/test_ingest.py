@@ -14,6 +14,7 @@ import redis
 
 from shared import names
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
+from tests.support import sites as stored_sites
 from tests.support.metrics import parse_samples, promtool_check_metrics, value
 from tests.support.processes import RedisServer, Service, wait_until
 from tests.support.reports import bearer, gigabit_report, site, sites_report
@@ -430,7 +431,7 @@ def test_a_report_naming_sites_of_another_city_stores_nothing_and_its_owner_may_
 ) -> None:
     # Registered as the aggregator registers applied sites; 3,000 sites take the accept script
     # more than one look-up of owners.
-    redis_client.hset(names.SITE_OWNER_KEY, mapping={"QD-1500": "qingdao", "QD-2999": "qingdao"})
+    stored_sites.register_ids(redis_client, "qingdao", "QD-1500", "QD-2999")
     body = sites_report(*[site(f"QD-{i}") for i in range(3000)], report_id="border-1")
     refused = submit(api, "jinan", "5g-sites", body, JINAN)
     assert refused.status_code == 422
@@ -449,7 +450,7 @@ def test_a_report_naming_sites_of_another_city_stores_nothing_and_its_owner_may_
 def test_a_site_of_another_city_is_listed_after_the_reports_other_errors(
     api: httpx.Client, redis_client: redis.Redis
 ) -> None:
-    redis_client.hset(names.SITE_OWNER_KEY, "QD-7", "qingdao")
+    stored_sites.register_ids(redis_client, "qingdao", "QD-7")
     body = sites_report(site("JN-1", commissioned_on="2024-07-11"), site("QD-7"))
     for params in ({}, {"dry_run": "true"}):
         response = submit(api, "jinan", "5g-sites", body, JINAN, **params)

@@ -15,6 +15,7 @@ import yaml
 from shared import names
 from shared.targets import DEFAULT_TARGETS_FILE
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
+from tests.support import sites as stored_sites
 from tests.support.processes import RedisServer, Service, running, wait_until
 from tests.support.reports import bearer, gigabit_report, site, sites_report
 
@@ -173,7 +174,7 @@ def test_a_report_that_would_take_the_city_past_its_site_ceiling_is_refused(
     fits = sites_report(*held, site("JN-NEW-0"), site("JN-NEW-1"), report_id="c")
     assert submit(api, "jinan", "5g-sites", fits, JINAN).status_code == 202
     wait_applied(api, "jinan", "c")
-    assert redis_client.hlen(names.city_sites_key("jinan")) == MAX_SITES
+    assert stored_sites.registered(redis_client, "jinan") == MAX_SITES
 
 
 def test_an_admin_releases_a_site_id_and_another_city_may_then_register_it(
@@ -199,7 +200,7 @@ def test_an_admin_releases_a_site_id_and_another_city_may_then_register_it(
     }
     assert api.post("/v1/sites/SQUAT-1/release", headers=ADMIN).status_code == 404
     assert sum(map(int, redis_client.hvals(names.city_site_days_key("jinan")))) == in_service - 1
-    assert redis_client.hlen(names.city_sites_key("jinan")) == 1
+    assert stored_sites.registered(redis_client, "jinan") == 1
     assert submit(api, "qingdao", "5g-sites", qingdao_body, QINGDAO).status_code == 202
     wait_applied(api, "qingdao", "mine")
-    assert redis_client.hget(names.SITE_OWNER_KEY, "SQUAT-1") == "qingdao"
+    assert stored_sites.owner(redis_client, "SQUAT-1") == "qingdao"

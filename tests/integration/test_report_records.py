@@ -16,6 +16,7 @@ from shared import names
 from shared.domain.state import ReportKind
 from shared.store.report_records import upgrade_report_records
 from shared.wire import ReportEnvelope, Site, SitesReport, encode_submission
+from tests.support import sites as stored_sites
 
 RECEIVED = datetime(2024, 7, 15, 4, 0, tzinfo=UTC)
 CITIES = ("jinan", "qingdao", "zibo")
@@ -169,5 +170,5 @@ async def test_a_report_that_would_take_its_city_past_the_ceiling_when_applied_i
     assert redis_client.hgetall(names.REPORTS_REJECTED_KEY) == {
         "jinan|5g-sites|site_limit_exceeded": "1"
     }
-    assert redis_client.hlen(names.city_sites_key("jinan")) == 2
+    assert stored_sites.registered(redis_client, "jinan") == 2
     assert redis_client.smembers(names.city_periods_key("jinan", "5g-sites")) == {"2024-07"}

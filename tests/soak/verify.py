@@ -25,6 +25,7 @@ from shared import names
 from shared.domain.alerts import evaluate_alerts
 from shared.domain.targets import Targets
 from shared.store.alerts import read_active_alerts
+from shared.store.sites import RedisSites
 from shared.store.state import read_city_states
 from shared.store.streams import read_stream_stats
 from tests.soak.load import Report
@@ -157,21 +158,24 @@ async def _check_sites(redis: Redis, verdict: Verdict, reports: list[Report]) ->
     expected: dict[str, set[str]] = defaultdict(set)
     for report in reports:
         expected[report.city].update(report.site_ids)
+    family = RedisSites(redis)
     for city, sites in expected.items():
-        stored = set(await redis.hkeys(names.city_sites_key(city)))
+        found = await family.stored(sorted(sites))
+        stored = {s for s, held in found.items() if held.owner == city and held.facts}
+        held_by_city = await family.registered(city)
         days = await redis.hgetall(names.city_site_days_key(city))
         by_day_total = sum(int(n) for n in days.values())
         verdict.sites_expected += len(sites)
-        verdict.sites_stored += len(stored)
+        verdict.sites_stored += held_by_city
         missing = sites - stored
         verdict.lost += len(missing)
         verdict.lost_examples += [f"site {s}" for s in sorted(missing)[:3]]
-        verdict.unexpected_sites += len(stored - sites)
-        if by_day_total != len(stored):
-            # Every soak site is in service: the per-day counts must add up to the site hash.
-            verdict.duplicated += abs(by_day_total - len(stored))
+        verdict.unexpected_sites += held_by_city - len(stored)
+        if by_day_total != held_by_city:
+            # Every soak site is in service: the per-day counts must add up to the sites held.
+            verdict.duplicated += abs(by_day_total - held_by_city)
             verdict.duplicated_examples.append(
-                f"{city}: per-day counts sum to {by_day_total}, {len(stored)} sites stored"
+                f"{city}: per-day counts sum to {by_day_total}, {held_by_city} sites stored"
             )
 
 
