@@ -145,6 +145,7 @@ async def migrate(
         if max_batches is not None and batches >= max_batches:
             return MigrationResult("paused", moved, time.perf_counter() - started)
         cursor, owners = await redis.hscan(names.SITE_OWNER_KEY, int(state["cursor"]), count=batch)
+        assert isinstance(owners, dict)  # field -> value (no NOVALUES)
         keys, args = await _batch_call(redis, {_text(k): _text(v) for k, v in owners.items()})
         moved += int(await run_batch(keys=keys, args=[str(cursor), *args]))
         batches += 1
