@@ -9,8 +9,10 @@ runs from the first POST until the last report's record says ``applied`` (polled
 10 ms, which loads neither service).
 
 Baseline, same run, same bodies: one process validates each body with the wire model
-(``SitesReport``) and writes an HSET per site into the city's hash with pipelined redis-py, the
-aggregator's end state without its checks, versions, counters or atomicity. It runs before and
+(``SitesReport``) and writes an HSET per site (v1's record text) into the city's hash with
+pipelined redis-py, the aggregator's end state without its checks, versions, counters or
+atomicity. Redis bytes per site: ``used_memory`` after the load (streams trimmed) minus before,
+over the sites, beside the baseline's. It runs before and
 after Pacer; the faster run is the baseline.
 """
 
@@ -37,8 +39,10 @@ from bench.harness import (
     token_for,
     write_tokens_file,
 )
+from bench.scale import raw_sites_key, stored_sites, used_memory
 from bench.synthetic import site_records, write_targets_file
 from shared import names
+from shared.store.sites.encoding import BUCKETS
 from shared.targets import load_targets
 from shared.wire import SitesReport
 
@@ -87,7 +91,7 @@ def run_baseline(client: redis.Redis, work: list[Upload]) -> float:
     for upload in work:
         report = SitesReport.model_validate_json(upload.body)
         pipe = client.pipeline(transaction=False)
-        key = names.city_sites_key(upload.city)
+        key = raw_sites_key(upload.city)
         for site in report.sites:
             pipe.hset(key, site.site_id, site.record())
         pipe.execute()
@@ -175,8 +179,12 @@ def run(report: Report, workdir: Path) -> None:
     services: list[Service] = []
     try:
         client = redis.Redis(port=server.port)
-        baseline_runs = [run_baseline(client, work)]
         client.flushall()
+        empty = used_memory(client)
+        baseline_runs = [run_baseline(client, work)]
+        raw_per_site = (used_memory(client) - empty) / sites
+        client.flushall()
+        empty = used_memory(client)
         env = pacer_env(server, targets_file, tokens_file)
         for name in ("aggregator", "ingest"):
             services.append(Service(name, env, workdir / f"{name}.log").start())
@@ -186,9 +194,12 @@ def run(report: Report, workdir: Path) -> None:
                 services[1].url, client, work, APPLY_TIMEOUT_S[report.size]
             )
         script_s = lua_seconds(client)
-        stored = sum(int(client.hlen(names.city_sites_key(c))) for c in cities)
+        stored = stored_sites(client, cities)
         if stored != sites:
             raise SystemExit(f"bulk: {stored} sites stored, expected {sites}")
+        for stream in (names.REPORTS_STREAM, names.PROGRESS_STREAM):
+            client.xtrim(stream, maxlen=0, approximate=False)  # transit, not state
+        per_site = (used_memory(client) - empty) / sites
         for service in reversed(services):
             service.stop()
         # The baseline again after Pacer, and the faster of the two counts: the machine drifts,
@@ -212,6 +223,20 @@ def run(report: Report, workdir: Path) -> None:
             baseline_name="pydantic + pipelined HSET, 1 process",
             goal=Goal(0.5, "ratio_at_least", ">= 0.5x baseline"),
             notes=f"{shape}; Redis ran scripts for {script_s:.2f} s of it; 503s retried: {retries}",
+        )
+    )
+    report.add(
+        Figure(
+            "bulk",
+            f"{sites:,} sites: Redis bytes per site",
+            per_site,
+            "B",
+            baseline=raw_per_site,
+            baseline_name="one HSET field per site, same record",
+            higher_is_better=False,
+            notes=f"{shape}; everything Pacer stored (sites, report records, counts) over the "
+            f"sites; {sites / BUCKETS:.1f} sites per bucket hash, so a bucket's own key weighs "
+            "more per site than at the national scale",
         )
     )
     report.add(

@@ -12,7 +12,8 @@ Figures, each with its baseline from the same run:
   scrapes; baseline: the 16-city run;
 - Redis memory per site: ``used_memory`` after loading (with the streams trimmed, as the
   aggregator's upkeep does) minus before, over the sites; baseline: the same site records, one HSET
-  field per site in a per-city hash and nothing else;
+  field per site (v1's record text) in a per-city hash and nothing else. The sites family's v2
+  layout (``shared/store/sites``) keeps a site in one listpack bucket, ~60 B; v1 took 259-280 B;
 - aggregator throughput, sites applied per second from the first entry to the last applied;
   baseline: the 16-city run;
 - the history reads (``bench/history_reads.py``): one city's and the province's 24 months of
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +49,7 @@ from bench.history_reads import HISTORY_CLOCK, Reads, measure_reads, spread_over
 from bench.synthetic import OPERATORS, write_targets_file
 from shared import names
 from shared.domain.state import ReportKind
+from shared.store.sites.encoding import BUCKETS
 from shared.wire import MAX_SITES_PER_REPORT, ReportEnvelope
 
 NATIONAL_CITIES = 340
@@ -113,13 +116,18 @@ def used_memory(client: redis.Redis) -> int:
     return int(client.info("memory")["used_memory"])
 
 
+def raw_sites_key(city: str) -> str:
+    """The baseline's hash (not a Pacer key)."""
+    return f"bench:raw-sites:{{{city}}}"
+
+
 def raw_bytes_per_site(client: redis.Redis, cities: list[str], sites_per_city: int) -> float:
     """The baseline: one HSET field per site, the same record, in a per-city hash."""
     client.flushall()
     before = used_memory(client)
     for city in cities:
         pipe = client.pipeline(transaction=False)
-        key = names.city_sites_key(city)
+        key = raw_sites_key(city)
         for start in range(0, sites_per_city, 1000):
             # many fields per HSET: the same end state as one HSET per site, written faster
             chunk = [_site(city, n) for n in range(start, min(start + 1000, sites_per_city))]
@@ -155,15 +163,32 @@ def load(client: redis.Redis, batches: list[tuple[str, int, int]], timeout_s: fl
     return time.perf_counter() - started
 
 
+def stored_sites(client: redis.Redis, cities: list[str]) -> int:
+    """Site ids the cities hold (the sites family's per-city counters)."""
+    pipe = client.pipeline(transaction=False)
+    for city in cities:
+        pipe.get(names.city_site_count_key(city))
+    return sum(int(n or 0) for n in pipe.execute())
+
+
 def breakdown(client: redis.Redis, city: str, sites: int) -> str:
-    """Where a site's bytes go: MEMORY USAGE of its city's hash and of the site-owner hash."""
-    city_hash = int(client.memory_usage(names.city_sites_key(city), samples=0) or 0)
-    per_city = int(client.hlen(names.city_sites_key(city)))
-    owners = int(client.memory_usage(names.SITE_OWNER_KEY) or 0)
-    encoding = client.object("encoding", names.city_sites_key(city))
+    """Where a site's bytes go: MEMORY USAGE of the bucket hashes (a sample of 512), how many
+    buckets left the listpack encoding (all of them checked), and the city's dictionaries."""
+    pipe = client.pipeline(transaction=False)
+    for bucket in range(BUCKETS):
+        pipe.object("encoding", names.site_bucket_key(bucket))
+    encodings = Counter(str(e) for e in pipe.execute() if e is not None)
+    sample = range(0, BUCKETS, BUCKETS // 512)
+    pipe = client.pipeline(transaction=False)
+    for bucket in sample:
+        pipe.memory_usage(names.site_bucket_key(bucket), samples=0)
+        pipe.hlen(names.site_bucket_key(bucket))
+    found = pipe.execute()
+    used, held = sum(int(n or 0) for n in found[0::2]), sum(int(n) for n in found[1::2])
+    words = int(client.memory_usage(names.city_site_words_key(city)) or 0)
     return (
-        f"city sites hash {city_hash / per_city:.0f} B/site ({encoding!r}), "
-        f"site-owner hash {owners / sites:.0f} B/site"
+        f"bucket hashes {used / max(held, 1):.0f} B/site ({held / len(sample):.0f} sites per "
+        f"bucket; encodings {dict(encodings)}), one city's word dictionary {words} B"
     )
 
 
@@ -195,7 +220,7 @@ def measure(count: int, sites_per_city: int, scrapes: int, workdir: Path, size: 
         with profiled(f"scale-{count}", services):
             seconds = load(client, _batches(cities, sites_per_city), APPLY_TIMEOUT_S[size])
         sites = count * sites_per_city
-        stored = int(client.hlen(names.SITE_OWNER_KEY))
+        stored = stored_sites(client, cities)
         if stored != sites:
             raise SystemExit(f"scale: {stored} sites stored, expected {sites}")
         for stream in (names.REPORTS_STREAM, names.PROGRESS_STREAM):
