@@ -46,14 +46,20 @@ def apply_args(
     rejected_fields: tuple[str, str] = ("", ""),
 ) -> list[str]:
     """``sites_apply``'s arguments. District and band texts go once per report (they repeat
-    across its sites), each site naming them by position."""
+    across its sites), each site naming them by position: the script resolves each distinct
+    pair of positions once."""
     words: dict[str, int] = {}
-    pairs: list[str] = []
+    refs_of: dict[tuple[str | None, str | None], str] = {}
+    per_site: list[str] = []
     for site in sites:
-        district = words.setdefault(site.district, len(words) + 1) if site.district else ""
-        band = words.setdefault(site.band, len(words) + 1) if site.band else ""
+        pair = (site.district, site.band)
+        refs = refs_of.get(pair)
+        if refs is None:
+            district = words.setdefault(site.district, len(words) + 1) if site.district else ""
+            band = words.setdefault(site.band, len(words) + 1) if site.band else ""
+            refs = refs_of[pair] = f"{district},{band}"
         core = site_core(site.status, site.commissioned_on, site.operator, site.lat, site.lon)
-        pairs += [site.site_id, f"{core},{district},{band}"]
+        per_site += (site.site_id, core, refs)
     return [
         city,
         str(max_sites),
@@ -61,7 +67,7 @@ def apply_args(
         *rejected_fields,
         str(len(words)),
         *words,
-        *pairs,
+        *per_site,
     ]
 
 

@@ -24,6 +24,7 @@ A bench site (17-character id) is about 31 B of value and 19 B of field in a lis
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from dataclasses import dataclass
@@ -131,10 +132,17 @@ def version_from_v1(text: str) -> str:
     return compact_version(date.fromisoformat(as_of), f"{int(millis)}-{int(sequence or 0)}")
 
 
+_PAIRS = tuple(a + b for a in _DIGITS for b in _DIGITS)
+"""Every 2-character base-62 number: a coordinate is two look-ups (the aggregator encodes
+10,000 sites per report)."""
+
+
 def _coordinate(value: float, floor: int) -> str:
     micro = round(value * _MICRO)
-    if float(f"{micro}e-6") == value and micro >= floor:
-        return base62(micro - floor, _FIXED_WIDTH)
+    # int / float divides the exact values and rounds once, as parsing "<micro>e-6" does
+    if micro / _MICRO == value and floor <= micro < floor + 62**_FIXED_WIDTH:
+        high, low = divmod(micro - floor, 62 * 62)
+        return _PAIRS[high] + _PAIRS[low]
     (bits,) = struct.unpack(">Q", struct.pack(">d", value))
     return _EXACT_MARK + base62(bits, _EXACT_WIDTH - 1)
 
@@ -151,12 +159,20 @@ def _take_coordinate(text: str, at: int) -> tuple[str, int]:
     return text[at : at + width], at + width
 
 
-def site_core(status: str, commissioned_on: date, operator: str, lat: float, lon: float) -> str:
-    """A v2 record up to its words (which the city's dictionary turns into ids)."""
+@functools.lru_cache(maxsize=4096)
+def _core_head(status: str, commissioned_on: date, operator: str) -> str:
+    """The record's first 5 characters: a report's sites share a few of them."""
     return (
         STATUS_CODES[status]
         + base62(day_number(commissioned_on), _DAY_WIDTH)
         + OPERATOR_CODES[operator]
+    )
+
+
+def site_core(status: str, commissioned_on: date, operator: str, lat: float, lon: float) -> str:
+    """A v2 record up to its words (which the city's dictionary turns into ids)."""
+    return (
+        _core_head(status, commissioned_on, operator)
         + _coordinate(lat, _LAT_FLOOR)
         + _coordinate(lon, _LON_FLOOR)
     )

@@ -142,8 +142,8 @@ end
 --   k + 5 its words, k + 6 its site-days, then from k + 7 the bucket of each site in order.
 -- ARGV[a] city, a + 1 most site ids the city may hold (0: no bound), a + 2 the report's
 --   version, a + 3 and a + 4 the rejected-counts fields of site_registered_elsewhere and
---   site_limit_exceeded, a + 5 n words, then n words (district and band texts), then pairs
---   (site_id, "<core>,<district word index>,<band word index>"), indexes 1-based or empty.
+--   site_limit_exceeded, a + 5 n words, then n words (district and band texts), then triples
+--   (site_id, core, "<district word index>,<band word index>"), indexes 1-based or empty.
 -- Returns {'upgrading'} (the layout is not live: nothing read or written), {'rejected', errors,
 -- count, rejected-counts field} (when writing; errors as v1 listed them, at most 100) or
 -- {'done', created, updated, unchanged}.
@@ -151,16 +151,17 @@ end
 -- A report that names a site another city holds, or that would take the city past its ceiling,
 -- is rejected whole; without writing, the summary is still computed (the dry run lists those
 -- errors from the accept script's check). A site listed twice counts once, then unchanged.
+-- Per site the loop does one HGET and at most one HSET (a bucket each) and otherwise only
+-- string work, the word and day texts resolved once per distinct value: 10,000 sites a report.
 local function sites_apply(k, a, writing)
   if not sites_live(KEYS[k + 1], KEYS[k + 2], writing) then return {'upgrading'} end
+  local call, sub = redis.call, string.sub
   local MAX_ERRORS = 100
   local city, max_sites, version = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2]
   local word_count = tonumber(ARGV[a + 5])
-  local ids, records = {}, {}
-  for i = a + 6 + word_count, #ARGV, 2 do
-    ids[#ids + 1] = ARGV[i]
-    records[#records + 1] = ARGV[i + 1]
-  end
+  local first_site = a + 6 + word_count
+  local ids = {}
+  for i = first_site, #ARGV, 3 do ids[#ids + 1] = ARGV[i] end
   local city_id = sites_city_id(KEYS[k + 3], city, false)
   local stored = sites_lookup(k + 7, ids)
   local elsewhere, unregistered = sites_claims(city_id, ids, stored)
@@ -193,43 +194,52 @@ local function sites_apply(k, a, writing)
   for i = 1, word_count do texts[i] = ARGV[a + 5 + i] end
   local word_ids = sites_intern(KEYS[k + 5], texts, writing)
   if writing then city_id = city_id or sites_city_id(KEYS[k + 3], city, true) end
+  local head = (city_id or '??') .. version
   local owner = city_id or '??'
   local created, updated, unchanged, registered_now = 0, 0, 0, 0
-  local day_deltas, seen = {}, {}
+  local day_deltas, days, suffixes, seen = {}, {}, {}, {}
   local function count_day(record, delta)
-    if string.sub(record, 1, 1) == 'i' then
-      local day = sites_iso_day(sites_from_base62(string.sub(record, 2, 4)))
+    if sub(record, 1, 1) == 'i' then
+      local code = sub(record, 2, 4)
+      local day = days[code]
+      if not day then
+        day = sites_iso_day(sites_from_base62(code))
+        days[code] = day
+      end
       day_deltas[day] = (day_deltas[day] or 0) + delta
     end
   end
-  local function write(j, record)
-    if writing then redis.call('HSET', KEYS[k + 6 + j], ids[j], owner .. version .. record) end
-  end
+  local buckets_from = k + 6
   for j = 1, #ids do
     local site = ids[j]
-    local core, district, band = string.match(records[j], '^([^,]*),([^,]*),(.*)$')
-    local record = core .. (word_ids[tonumber(district)] or '') .. ','
-      .. (word_ids[tonumber(band)] or '')
+    local at = first_site + 3 * (j - 1)
+    local refs = ARGV[at + 2]
+    local suffix = suffixes[refs]
+    if not suffix then
+      local district, band = string.match(refs, '^([^,]*),(.*)$')
+      suffix = (word_ids[tonumber(district)] or '') .. ',' .. (word_ids[tonumber(band)] or '')
+      suffixes[refs] = suffix
+    end
+    local record = ARGV[at + 1] .. suffix
     local previous = stored[j]
     if seen[site] then
       -- listed twice in one report: the second copy has the same version, so it changes nothing
       unchanged = unchanged + 1
-    elseif not previous or string.sub(previous, SITES_RECORD_AT) == '' then
+    elseif not previous or sub(previous, SITES_RECORD_AT) == '' then
       -- new, or claimed by the city without a record yet
       created = created + 1
       if not previous then registered_now = registered_now + 1 end
-      write(j, record)
+      if writing then call('HSET', KEYS[buckets_from + j], site, head .. record) end
       count_day(record, 1)
-    elseif string.sub(previous, 1, 2) ~= owner then
+    elseif sub(previous, 1, 2) ~= owner then
       unchanged = unchanged + 1  -- held elsewhere (only when previewing: writing rejected it)
     else
-      local stored_version = string.sub(previous, 3, SITES_RECORD_AT - 1)
-      local stored_record = string.sub(previous, SITES_RECORD_AT)
-      if version <= stored_version or record == stored_record then
+      local stored_record = sub(previous, SITES_RECORD_AT)
+      if version <= sub(previous, 3, SITES_RECORD_AT - 1) or record == stored_record then
         unchanged = unchanged + 1
       else
         updated = updated + 1
-        write(j, record)
+        if writing then call('HSET', KEYS[buckets_from + j], site, head .. record) end
         count_day(stored_record, -1)
         count_day(record, 1)
       end
@@ -237,10 +247,10 @@ local function sites_apply(k, a, writing)
     seen[site] = true
   end
   if writing then
-    if registered_now > 0 then redis.call('INCRBY', KEYS[k + 4], registered_now) end
+    if registered_now > 0 then call('INCRBY', KEYS[k + 4], registered_now) end
     for day, delta in pairs(day_deltas) do
-      if delta ~= 0 and redis.call('HINCRBY', KEYS[k + 6], day, delta) <= 0 then
-        redis.call('HDEL', KEYS[k + 6], day)
+      if delta ~= 0 and call('HINCRBY', KEYS[k + 6], day, delta) <= 0 then
+        call('HDEL', KEYS[k + 6], day)
       end
     end
   end
