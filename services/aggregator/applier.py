@@ -13,7 +13,7 @@ from services.aggregator import scripts
 from shared import names
 from shared.domain.state import ReportKind
 from shared.store.report_records import adopt_legacy_record
-from shared.store.sites import SitesStoreUpgradingError, calls
+from shared.store.sites import RedisSites, SitesStoreUpgradingError, calls
 from shared.store.sites.encoding import compact_version
 from shared.wire import GigabitReport, ReportEnvelope, SitesReport
 
@@ -58,6 +58,7 @@ class ReportApplier:
         self._group = group
         self._max_sites_per_city = max_sites_per_city
         self._upgrade_wait_s = upgrade_wait_s
+        self._sites = RedisSites(redis)
         self._apply_sites = redis.register_script(scripts.APPLY_SITES)
         self._apply_gigabit = redis.register_script(scripts.APPLY_GIGABIT)
         self._dead_letter = redis.register_script(scripts.DEAD_LETTER)
@@ -138,6 +139,11 @@ class ReportApplier:
                 args += [key, repr(float(value))]
             raw = await self._apply_gigabit(keys=keys, args=args)
         return _outcome(raw)
+
+    async def sites_upgrading(self) -> bool:
+        """Whether the sites are in a layout this aggregator cannot apply to yet (a v1 store, or
+        ``pacer migrate`` running)."""
+        return await self._sites.layout() not in ("2", "empty")
 
     async def dead_letter(
         self, entry_id: str, fields: dict[str, str], reason: str, attempts: int

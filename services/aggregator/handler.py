@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from services.aggregator.applier import Outcome, ReportApplier
 from shared.clock import Clock
+from shared.store.sites import SitesStoreUpgradingError
 from shared.domain.targets import Targets
 from shared.wire import ReportEnvelope
 
@@ -53,6 +54,9 @@ class ReportHandler:
         After ``max_attempts`` deliveries it goes to the dead-letter stream instead.
         """
         attempts = await delivery_count()
+        if attempts > self.max_attempts and await self.applier.sites_upgrading():
+            # Its attempts were spent waiting for ``pacer migrate``, not failing: not a dead letter.
+            raise SitesStoreUpgradingError("the sites are being migrated (pacer migrate)")
         if attempts > self.max_attempts:
             reason = f"could not be applied in {attempts - 1} attempts"
             await self.applier.dead_letter(entry_id, fields, reason, attempts - 1)

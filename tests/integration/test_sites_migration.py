@@ -17,9 +17,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from services.aggregator.applier import ReportApplier
+from services.aggregator.handler import HandlerMetrics, ReportHandler
 from services.alerting.evaluator import Evaluator
 from services.ingest.store import ReportStore
 from shared import names
@@ -328,3 +330,36 @@ async def test_the_scripts_date_arithmetic_matches_python_for_every_day_to_2100(
     days = list(range(0, (date(2100, 12, 31) - date(2019, 1, 1)).days + 1))
     found = await store.eval(scripts.ISO_DAYS, 0, *days)
     assert found == [(date(2019, 1, 1) + timedelta(days=n)).isoformat() for n in days]
+
+
+async def test_a_5g_report_that_spent_its_attempts_waiting_for_the_migration_is_no_dead_letter(
+    store: Redis,
+) -> None:
+    site_ids = await build_state(store)
+    await to_v1(store, (await snapshot(store, site_ids))["sites"])
+    envelope = sites_envelope(
+        "jinan-9",
+        "jinan",
+        period="2024-09",
+        as_of="2024-09-30",
+        received="2024-10-01T10:00Z",
+        sites=[make_site(100, "jinan")],
+    )
+    entry_id = str(await store.xadd(names.REPORTS_STREAM, envelope.fields()))
+    handler = ReportHandler(
+        applier=ReportApplier(store, upgrade_wait_s=0),
+        targets=load_targets(),
+        clock=fixed_clock(NOW),
+        max_attempts=2,
+        metrics=HandlerMetrics.register(CollectorRegistry()),
+    )
+
+    async def many() -> int:
+        return 9
+
+    with pytest.raises(SitesStoreUpgradingError):
+        await handler.handle(entry_id, envelope.fields(), many)
+    assert await store.xlen(names.DEAD_LETTER_STREAM) == 0
+    assert await migrate(store) is not None
+    outcome = await handler.handle(entry_id, envelope.fields(), many)
+    assert outcome is None and await store.xlen(names.DEAD_LETTER_STREAM) == 1  # a real failure
