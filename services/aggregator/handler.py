@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry, Counter
 
 from services.aggregator.applier import Outcome, ReportApplier
 from shared.clock import Clock
-from shared.store.sites import SitesStoreUpgradingError
 from shared.domain.targets import Targets
+from shared.store.sites import SitesStoreUpgradingError
 from shared.wire import ReportEnvelope
 
 log = logging.getLogger("pacer.aggregator")
