@@ -27,6 +27,7 @@ from services.ingest.store import ReportStore
 from shared import names
 from shared.clock import fixed_clock
 from shared.store.sites import RedisSites, SitesStoreUpgradingError, StoredFacts, scripts
+from shared.store.sites.encoding import SiteFacts
 from shared.store.sites.migration import V1Site, migrate, write_v1
 from shared.store.state import read_city_states
 from shared.targets import load_targets
@@ -363,3 +364,29 @@ async def test_a_5g_report_that_spent_its_attempts_waiting_for_the_migration_is_
     assert await migrate(store) is not None
     outcome = await handler.handle(entry_id, envelope.fields(), many)
     assert outcome is None and await store.xlen(names.DEAD_LETTER_STREAM) == 1  # a real failure
+
+
+async def test_ids_claimed_without_a_record_or_recorded_without_an_owner_are_kept(
+    store: Redis,
+) -> None:
+    # v1 never wrote either (apply and release touched both hashes in one script), but a
+    # hand-edited store may hold them: v1 held the first against other cities and counted the
+    # second toward its city's ceiling, and so must v2.
+    recorded = make_site(1, "jinan")
+    version = "2024-06-30/001720000000000-0000000003"
+    await write_v1(store, [V1Site(recorded.site_id, "jinan", version, SiteFacts.of(recorded))])
+    await store.hset(names.SITE_OWNER_KEY, "QD-CLAIMED", "qingdao")
+    await store.hset(
+        names.city_sites_key("jinan"), "JN-ORPHAN", f"{version}\t{make_site(2, 'jinan').record()}"
+    )
+
+    assert (await migrate(store, batch=1)).outcome == "finished"
+
+    family = RedisSites(store)
+    found = await family.stored([recorded.site_id, "QD-CLAIMED", "JN-ORPHAN"])
+    assert found == {
+        recorded.site_id: StoredFacts("jinan", version, SiteFacts.of(recorded)),
+        "QD-CLAIMED": StoredFacts("qingdao", "", None),
+        "JN-ORPHAN": StoredFacts("jinan", version, SiteFacts.of(make_site(2, "jinan"))),
+    }
+    assert (await family.registered("jinan"), await family.registered("qingdao")) == (2, 1)

@@ -1,12 +1,13 @@
 """``pacer migrate``: the sites of a running v1 store moved into the compact v2 layout, in place.
 
 The v1 layout (``encoding``'s docstring) kept a site twice: in its city's hash and in the global
-owner index. The migration walks the owner index with HSCAN, a batch at a time; each batch reads
-the records of its sites from their cities' hashes and one script writes their v2 values and the
-cursor of the next batch together, so an interrupted migration resumes where the last batch
-ended, and a batch run twice (HSCAN may return a site twice) skips the sites it finds written.
-Then one script drops the v1 keys and makes v2 live. The per-day counts (``city_site_days_key``)
-are the same in both layouts and stay as they are.
+owner index. The migration walks each city's hash with HSCAN, a batch at a time (the owners of a
+batch in one HMGET); one script writes a batch's v2 values and the position of the next batch
+together, so an interrupted migration resumes where the last batch ended, and a batch run twice
+(HSCAN may return a site twice) skips the sites it finds written. A last pass over the owner
+index picks up ids claimed without a record (v1 wrote none, a hand-edited store might hold
+some). Then one script drops the v1 keys and makes v2 live. The per-day counts
+(``city_site_days_key``) are the same in both layouts and stay as they are.
 
 While it runs (``names.SITES_FORMAT_KEY`` = ``migrating``) nothing may touch the sites: the ingest
 answers 5G-site reports, their dry runs and releases 503 with Retry-After (gigabit reports and
@@ -35,7 +36,8 @@ BATCH = 2_000
 """Sites per batch: one script of ~2,000 sites keeps Redis busy for a few milliseconds, so other
 clients' commands (reads, gigabit reports) wait no longer than that."""
 
-# Start or resume. KEYS: 1 format, 2 v1 owner index, 3 progress.
+# Start or resume. KEYS: 1 format, 2 v1 owner index, 3 progress. ARGV: 1 now (epoch seconds),
+# 2 the v1 city hashes, comma-separated (the cities pass walks them in this order).
 # Returns 'live' (already v2, or an empty store now marked v2), 'started' or 'resumed'.
 _START = r"""
 local format = redis.call('GET', KEYS[1])
@@ -47,45 +49,43 @@ end
 if format == 'migrating' then return 'resumed' end
 redis.call('SET', KEYS[1], 'migrating')
 redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], 'phase', 'scanning', 'cursor', '0', 'moved', 0,
-  'started', ARGV[1])
+redis.call('HSET', KEYS[3], 'phase', 'cities', 'city', 0, 'cursor', '0', 'moved', 0,
+  'started', ARGV[1], 'cities', ARGV[2])
 return 'started'
 """
 
-# One batch. KEYS: 1 format, 2 progress, 3 city ids, then per site: its bucket, its owner's site
-# count, its owner's words. ARGV: 1 the cursor after this batch ('0': the scan is done),
-# then per site: site_id, owner, version ('' for a site claimed without a record), core ('' too),
-# district, band. Returns how many sites it wrote (those already written are skipped).
+# One batch of one city's sites. KEYS: 1 format, 2 progress, 3 city ids, 4 the owner's site
+# count, 5 its words, then each site's bucket. ARGV: 1 the owner, 2-4 where the next batch starts
+# (phase, city position, cursor), then per site: site_id, version ('' for a site claimed without
+# a record), core ('' too), district, band. Sites already written are skipped, so a batch run
+# twice (an interrupted run, or HSCAN returning a site twice) changes nothing.
+# Returns how many sites it wrote.
 _BATCH = (
     FUNCTIONS
     + r"""
 if redis.call('GET', KEYS[1]) ~= 'migrating' then return redis.error_reply('not migrating') end
-local moved, city_ids, word_ids = 0, {}, {}
-local function word(words_key, text)
+local owner = ARGV[1]
+local city_id = sites_city_id(KEYS[3], owner, true)
+local words = {}
+local function word(text)
   if text == '' then return '' end
-  local cache = word_ids[words_key] or {}
-  word_ids[words_key] = cache
-  cache[text] = cache[text] or sites_intern(words_key, {text}, true)[1]
-  return cache[text]
+  words[text] = words[text] or sites_intern(KEYS[5], {text}, true)[1]
+  return words[text]
 end
-local site = 0
-for i = 2, #ARGV, 6 do
-  local id, owner, version, core = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local bucket, count_key, words_key = KEYS[4 + site * 3], KEYS[5 + site * 3], KEYS[6 + site * 3]
+local moved, site = 0, 0
+for i = 5, #ARGV, 5 do
+  local id, version, core = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local bucket = KEYS[6 + site]
   site = site + 1
   if redis.call('HEXISTS', bucket, id) == 0 then
-    city_ids[owner] = city_ids[owner] or sites_city_id(KEYS[3], owner, true)
-    local value = city_ids[owner] .. version
-    if core ~= '' then
-      value = value .. core .. word(words_key, ARGV[i + 4]) .. ',' .. word(words_key, ARGV[i + 5])
-    end
+    local value = city_id .. version
+    if core ~= '' then value = value .. core .. word(ARGV[i + 3]) .. ',' .. word(ARGV[i + 4]) end
     redis.call('HSET', bucket, id, value)
-    redis.call('INCR', count_key)
     moved = moved + 1
   end
 end
-redis.call('HSET', KEYS[2], 'cursor', ARGV[1])
-if ARGV[1] == '0' then redis.call('HSET', KEYS[2], 'phase', 'finishing') end
+if moved > 0 then redis.call('INCRBY', KEYS[4], moved) end
+redis.call('HSET', KEYS[2], 'phase', ARGV[2], 'city', ARGV[3], 'cursor', ARGV[4])
 redis.call('HINCRBY', KEYS[2], 'moved', moved)
 return moved
 """
@@ -112,6 +112,17 @@ class MigrationResult:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class _Position:
+    """Where the next batch starts: the phase (``cities``: each v1 city hash in turn, the sites
+    with their records; ``owners``: the owner index, for ids claimed without a record, which v1
+    never wrote but a hand-edited store may hold), the city's position and the HSCAN cursor."""
+
+    phase: str
+    city: int
+    cursor: int
+
+
 async def migrate(
     redis: Redis,
     *,
@@ -124,6 +135,7 @@ async def migrate(
     ``max_batches``: stop after that many (tests interrupt it so); ``progress``: called with the
     sites moved so far after each batch."""
     started = time.perf_counter()
+    v1_cities = sorted([_text(k) async for k in redis.scan_iter(V1_CITY_SITES_PATTERN, 1000)])
     begun = await redis.eval(
         _START,
         3,
@@ -131,66 +143,125 @@ async def migrate(
         names.SITE_OWNER_KEY,
         names.SITES_MIGRATION_KEY,
         str(int(time.time())),
+        ",".join(v1_cities),
     )
     if _text(begun) == "live":
         return MigrationResult("live")
+    state = {
+        _text(k): _text(v) for k, v in (await redis.hgetall(names.SITES_MIGRATION_KEY)).items()
+    }
+    city_keys = [key for key in state["cities"].split(",") if key]
+    at = _Position(state["phase"], int(state["city"]), int(state["cursor"]))
     run_batch = redis.register_script(_BATCH)
     moved, batches = 0, 0
-    while True:
-        state = {
-            _text(k): _text(v) for k, v in (await redis.hgetall(names.SITES_MIGRATION_KEY)).items()
-        }
-        if state.get("phase") != "scanning":
-            break
+    while at.phase != "finishing":
         if max_batches is not None and batches >= max_batches:
             return MigrationResult("paused", moved, time.perf_counter() - started)
-        cursor, owners = await redis.hscan(names.SITE_OWNER_KEY, int(state["cursor"]), count=batch)
-        assert isinstance(owners, dict)  # field -> value (no NOVALUES)
-        keys, args = await _batch_call(redis, {_text(k): _text(v) for k, v in owners.items()})
-        moved += int(await run_batch(keys=keys, args=[str(cursor), *args]))
+        if at.phase == "cities":
+            at, owner, sites = await _city_batch(redis, city_keys, at, batch)
+        else:
+            at, owner, sites = await _owner_batch(redis, at, batch)
+        if sites:
+            keys, args = _batch_call(owner, sites)
+            moved += int(await run_batch(keys=keys, args=[owner, *_fields(at), *args]))
+        else:
+            position = dict(zip(_FIELDS, _fields(at), strict=True))
+            await redis.hset(names.SITES_MIGRATION_KEY, mapping=position)  # type: ignore[arg-type]
         batches += 1
         if progress is not None:
             progress(moved)
-    v1_city_keys = [_text(key) async for key in redis.scan_iter(V1_CITY_SITES_PATTERN, 1000)]
     await redis.eval(
         _FINISH,
-        3 + len(v1_city_keys),
+        3 + len(city_keys),
         names.SITES_FORMAT_KEY,
         names.SITES_MIGRATION_KEY,
         names.SITE_OWNER_KEY,
-        *v1_city_keys,
+        *city_keys,
     )
     return MigrationResult("finished", moved, time.perf_counter() - started)
 
 
-async def _batch_call(redis: Redis, owners: dict[str, str]) -> tuple[list[str], list[str]]:
-    """The batch script's keys and site arguments for these (site_id -> owner) pairs."""
-    by_city: dict[str, list[str]] = {}
-    for site_id, owner in owners.items():
-        by_city.setdefault(owner, []).append(site_id)
+_FIELDS = ("phase", "city", "cursor")
+
+
+def _fields(at: _Position) -> list[str]:
+    return [at.phase, str(at.city), str(at.cursor)]
+
+
+_Sites = list[tuple[str, str | None]]
+"""(site_id, v1 stored value or None when only claimed)."""
+
+
+async def _city_batch(
+    redis: Redis, city_keys: list[str], at: _Position, batch: int
+) -> tuple[_Position, str, _Sites]:
+    """The next batch of the city hash at ``at.city``: the sites whose owner is that city (or
+    none: v1 counted them toward it), and the position after it."""
+    if at.city >= len(city_keys):
+        return _Position("owners", 0, 0), "", []
+    key = city_keys[at.city]
+    city = key.split("{", 1)[1].rsplit("}", 1)[0]
+    cursor, records = await redis.hscan(key, at.cursor, count=batch)
+    assert isinstance(records, dict)  # field -> value (no NOVALUES)
+    ids = [_text(site_id) for site_id in records]
+    owners = await redis.hmget(names.SITE_OWNER_KEY, ids) if ids else []
+    sites: _Sites = [
+        (site_id, _text(value))
+        for site_id, value, owner in zip(ids, records.values(), owners, strict=True)
+        if owner is None or _text(owner) == city
+    ]
+    following = (
+        _Position("cities", at.city, cursor) if cursor else _Position("cities", at.city + 1, 0)
+    )
+    return following, city, sites
+
+
+async def _owner_batch(redis: Redis, at: _Position, batch: int) -> tuple[_Position, str, _Sites]:
+    """Ids the owner index holds that the cities pass did not write (claimed without a record),
+    one owner at a time: the batch is the first owner's; its other ids come again next time."""
+    cursor, owners = await redis.hscan(names.SITE_OWNER_KEY, at.cursor, count=batch)
+    assert isinstance(owners, dict)
+    following = _Position("owners", 0, cursor) if cursor else _Position("finishing", 0, 0)
+    pending: dict[str, list[str]] = {}
     async with redis.pipeline(transaction=False) as pipe:
-        for city, site_ids in by_city.items():
-            pipe.hmget(names.city_sites_key(city), site_ids)
-        found = await pipe.execute()
-    keys = [names.SITES_FORMAT_KEY, names.SITES_MIGRATION_KEY, names.SITE_CITY_IDS_KEY]
+        for site_id in owners:
+            pipe.hexists(calls.bucket_key(_text(site_id)), _text(site_id))
+        written = await pipe.execute()
+    for (site_id, owner), done in zip(owners.items(), written, strict=True):
+        if not done:
+            pending.setdefault(_text(owner), []).append(_text(site_id))
+    if not pending:
+        return following, "", []
+    owner, ids = next(iter(pending.items()))
+    if len(pending) > 1:
+        following = at  # the same scan position again for the other owners' ids
+    return following, owner, [(site_id, None) for site_id in ids]
+
+
+def _batch_call(owner: str, sites: _Sites) -> tuple[list[str], list[str]]:
+    """The batch script's keys and per-site arguments."""
+    keys = [
+        names.SITES_FORMAT_KEY,
+        names.SITES_MIGRATION_KEY,
+        names.SITE_CITY_IDS_KEY,
+        names.city_site_count_key(owner),
+        names.city_site_words_key(owner),
+        *calls.bucket_keys([site_id for site_id, _ in sites]),
+    ]
     args: list[str] = []
-    for (city, site_ids), records in zip(by_city.items(), found, strict=True):
-        count_key, words_key = names.city_site_count_key(city), names.city_site_words_key(city)
-        for site_id, stored in zip(site_ids, records, strict=True):
-            keys += [calls.bucket_key(site_id), count_key, words_key]
-            if stored is None:  # claimed without a record (v1 wrote none such, but tests did)
-                args += [site_id, city, "", "", "", ""]
-                continue
-            version, record = _text(stored).split("\t", 1)
-            facts = SiteFacts.from_v1_record(record)
-            args += [
-                site_id,
-                city,
-                version_from_v1(version),
-                facts.core(),
-                facts.district or "",
-                facts.band or "",
-            ]
+    for site_id, stored in sites:
+        if stored is None:
+            args += [site_id, "", "", "", ""]
+            continue
+        version, record = stored.split("\t", 1)
+        facts = SiteFacts.from_v1_record(record)
+        args += [
+            site_id,
+            version_from_v1(version),
+            facts.core(),
+            facts.district or "",
+            facts.band or "",
+        ]
     return keys, args
 
 
