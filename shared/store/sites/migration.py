@@ -50,15 +50,17 @@ if format == 'migrating' then return 'resumed' end
 redis.call('SET', KEYS[1], 'migrating')
 redis.call('DEL', KEYS[3])
 redis.call('HSET', KEYS[3], 'phase', 'cities', 'city', 0, 'cursor', '0', 'moved', 0,
-  'started', ARGV[1], 'cities', ARGV[2])
+  'indexed', 0, 'started', ARGV[1], 'cities', ARGV[2])
 return 'started'
 """
 
 # One batch of one city's sites. KEYS: 1 format, 2 progress, 3 city ids, 4 the owner's site
 # count, 5 its words, then each site's bucket. ARGV: 1 the owner, 2-4 where the next batch starts
 # (phase, city position, cursor), then per site: site_id, version ('' for a site claimed without
-# a record), core ('' too), district, band. Sites already written are skipped, so a batch run
-# twice (an interrupted run, or HSCAN returning a site twice) changes nothing.
+# a record), core ('' too), district, band, 1 if the owner index holds it else 0. Sites already
+# written are skipped, so a batch run twice (an interrupted run, or HSCAN returning a site twice)
+# changes nothing. Counts in progress field ``indexed`` the written sites the owner index holds:
+# when that reaches the index's length, no id is claimed without a record.
 # Returns how many sites it wrote.
 _BATCH = (
     FUNCTIONS
@@ -72,8 +74,8 @@ local function word(text)
   words[text] = words[text] or sites_intern(KEYS[5], {text}, true)[1]
   return words[text]
 end
-local moved, site = 0, 0
-for i = 5, #ARGV, 5 do
+local moved, indexed, site = 0, 0, 0
+for i = 5, #ARGV, 6 do
   local id, version, core = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local bucket = KEYS[6 + site]
   site = site + 1
@@ -82,11 +84,13 @@ for i = 5, #ARGV, 5 do
     if core ~= '' then value = value .. core .. word(ARGV[i + 3]) .. ',' .. word(ARGV[i + 4]) end
     redis.call('HSET', bucket, id, value)
     moved = moved + 1
+    indexed = indexed + tonumber(ARGV[i + 5])
   end
 end
 if moved > 0 then redis.call('INCRBY', KEYS[4], moved) end
 redis.call('HSET', KEYS[2], 'phase', ARGV[2], 'city', ARGV[3], 'cursor', ARGV[4])
 redis.call('HINCRBY', KEYS[2], 'moved', moved)
+redis.call('HINCRBY', KEYS[2], 'indexed', indexed)
 return moved
 """
 )
@@ -188,8 +192,8 @@ def _fields(at: _Position) -> list[str]:
     return [at.phase, str(at.city), str(at.cursor)]
 
 
-_Sites = list[tuple[str, str | None]]
-"""(site_id, v1 stored value or None when only claimed)."""
+_Sites = list[tuple[str, str | None, bool]]
+"""(site_id, v1 stored value or None when only claimed, whether the owner index holds it)."""
 
 
 async def _city_batch(
@@ -206,7 +210,7 @@ async def _city_batch(
     ids = [_text(site_id) for site_id in records]
     owners = await redis.hmget(names.SITE_OWNER_KEY, ids) if ids else []
     sites: _Sites = [
-        (site_id, _text(value))
+        (site_id, _text(value), owner is not None)
         for site_id, value, owner in zip(ids, records.values(), owners, strict=True)
         if owner is None or _text(owner) == city
     ]
@@ -219,6 +223,10 @@ async def _city_batch(
 async def _owner_batch(redis: Redis, at: _Position, batch: int) -> tuple[_Position, str, _Sites]:
     """Ids the owner index holds that the cities pass did not write (claimed without a record),
     one owner at a time: the batch is the first owner's; its other ids come again next time."""
+    if at.cursor == 0:
+        held, indexed = await _index_sizes(redis)
+        if held == indexed:  # every id of the index was written with its record
+            return _Position("finishing", 0, 0), "", []
     cursor, owners = await redis.hscan(names.SITE_OWNER_KEY, at.cursor, count=batch)
     assert isinstance(owners, dict)
     following = _Position("owners", 0, cursor) if cursor else _Position("finishing", 0, 0)
@@ -235,7 +243,16 @@ async def _owner_batch(redis: Redis, at: _Position, batch: int) -> tuple[_Positi
     owner, ids = next(iter(pending.items()))
     if len(pending) > 1:
         following = at  # the same scan position again for the other owners' ids
-    return following, owner, [(site_id, None) for site_id in ids]
+    return following, owner, [(site_id, None, True) for site_id in ids]
+
+
+async def _index_sizes(redis: Redis) -> tuple[int, int]:
+    """Ids in the owner index, and how many of them the cities pass wrote."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hlen(names.SITE_OWNER_KEY)
+        pipe.hget(names.SITES_MIGRATION_KEY, "indexed")
+        held, indexed = await pipe.execute()
+    return int(held), int(indexed or 0)
 
 
 def _batch_call(owner: str, sites: _Sites) -> tuple[list[str], list[str]]:
@@ -246,12 +263,13 @@ def _batch_call(owner: str, sites: _Sites) -> tuple[list[str], list[str]]:
         names.SITE_CITY_IDS_KEY,
         names.city_site_count_key(owner),
         names.city_site_words_key(owner),
-        *calls.bucket_keys([site_id for site_id, _ in sites]),
+        *calls.bucket_keys([site_id for site_id, _, _ in sites]),
     ]
     args: list[str] = []
-    for site_id, stored in sites:
+    for site_id, stored, indexed in sites:
+        flag = "1" if indexed else "0"
         if stored is None:
-            args += [site_id, "", "", "", ""]
+            args += [site_id, "", "", "", "", flag]
             continue
         version, record = stored.split("\t", 1)
         facts = SiteFacts.from_v1_record(record)
@@ -261,6 +279,7 @@ def _batch_call(owner: str, sites: _Sites) -> tuple[list[str], list[str]]:
             facts.core(),
             facts.district or "",
             facts.band or "",
+            flag,
         ]
     return keys, args
 
