@@ -126,7 +126,9 @@ def v1_version(version: str) -> str:
     return f"{as_of.isoformat()}/{millis:015d}-{sequence:010d}"
 
 
+@functools.lru_cache(maxsize=65536)
 def version_from_v1(text: str) -> str:
+    """The v2 version of a v1 one (a report's sites share theirs: cached)."""
     as_of, _, entry = text.partition("/")
     millis, _, sequence = entry.partition("-")
     return compact_version(date.fromisoformat(as_of), f"{int(millis)}-{int(sequence or 0)}")
