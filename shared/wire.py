@@ -1,8 +1,9 @@
 """Wire formats: report bodies as cities send them, and entries on Pacer's streams.
 
-The one place that knows how a report looks on HTTP, on the reports stream, in a site record and
-in a progress event. Checks that need no context (types, ranges, the bounding box) live here;
-checks against "now" or stored state are the ingest's.
+The one place that knows how a report looks on HTTP, on the reports stream and in a progress
+event; how a site is stored is the sites family's (``shared.store.sites``). Checks that need no
+context (types, ranges, the bounding box) live here; checks against "now" or stored state are the
+ingest's.
 """
 
 from __future__ import annotations
@@ -134,7 +135,9 @@ class Site(_Body):
     """JSON strings a valid site holds at most: 8 names and 6 text values."""
 
     def record(self) -> str:
-        """The stored form of the site's facts (tab-separated, compared as a whole)."""
+        """The site's facts as v1 Pacer stored them (tab-separated, compared as a whole): what
+        the bulk benchmark's baseline writes and ``shared.store.sites.encoding.SiteFacts``
+        reproduces for the migration."""
         return "\t".join(
             [
                 self.status,
