@@ -59,7 +59,7 @@ def apply_args(
             band = words.setdefault(site.band, len(words) + 1) if site.band else ""
             refs = refs_of[pair] = f"{district},{band}"
         core = site_core(site.status, site.commissioned_on, site.operator, site.lat, site.lon)
-        per_site += (site.site_id, core, refs)
+        per_site.append(f"{site.site_id}\t{core}\t{refs}")
     return [
         city,
         str(max_sites),

@@ -142,8 +142,10 @@ end
 --   k + 5 its words, k + 6 its site-days, then from k + 7 the bucket of each site in order.
 -- ARGV[a] city, a + 1 most site ids the city may hold (0: no bound), a + 2 the report's
 --   version, a + 3 and a + 4 the rejected-counts fields of site_registered_elsewhere and
---   site_limit_exceeded, a + 5 n words, then n words (district and band texts), then triples
---   (site_id, core, "<district word index>,<band word index>"), indexes 1-based or empty.
+--   site_limit_exceeded, a + 5 n words, then n words (district and band texts), then per site
+--   one tab-separated argument: site_id, core, "<district word index>,<band word index>"
+--   (indexes 1-based or empty). One argument per site, not three: redis-py packs every argument
+--   in Python, and 30,000 of them per report cost the aggregator more than the split costs Lua.
 -- Returns {'upgrading'} (the layout is not live: nothing read or written), {'rejected', errors,
 -- count, rejected-counts field} (when writing; errors as v1 listed them, at most 100) or
 -- {'done', created, updated, unchanged}.
@@ -159,9 +161,11 @@ local function sites_apply(k, a, writing)
   local MAX_ERRORS = 100
   local city, max_sites, version = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2]
   local word_count = tonumber(ARGV[a + 5])
-  local first_site = a + 6 + word_count
-  local ids = {}
-  for i = first_site, #ARGV, 3 do ids[#ids + 1] = ARGV[i] end
+  local ids, cores, refs_of = {}, {}, {}
+  for i = a + 6 + word_count, #ARGV do
+    local j = #ids + 1
+    ids[j], cores[j], refs_of[j] = string.match(ARGV[i], '^([^\t]*)\t([^\t]*)\t(.*)$')
+  end
   local city_id = sites_city_id(KEYS[k + 3], city, false)
   local stored = sites_lookup(k + 7, ids)
   local elsewhere, unregistered = sites_claims(city_id, ids, stored)
@@ -212,15 +216,14 @@ local function sites_apply(k, a, writing)
   local buckets_from = k + 6
   for j = 1, #ids do
     local site = ids[j]
-    local at = first_site + 3 * (j - 1)
-    local refs = ARGV[at + 2]
+    local refs = refs_of[j]
     local suffix = suffixes[refs]
     if not suffix then
       local district, band = string.match(refs, '^([^,]*),(.*)$')
       suffix = (word_ids[tonumber(district)] or '') .. ',' .. (word_ids[tonumber(band)] or '')
       suffixes[refs] = suffix
     end
-    local record = ARGV[at + 1] .. suffix
+    local record = cores[j] .. suffix
     local previous = stored[j]
     if seen[site] then
       -- listed twice in one report: the second copy has the same version, so it changes nothing
