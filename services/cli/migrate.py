@@ -14,14 +14,14 @@ log = logging.getLogger("pacer.migrate")
 
 DESCRIPTION = """\
 Move the 5G sites of the store at PACER_REDIS_URL from the v1 layout (a city hash and a global
-owner index, ~280 B of Redis per site) into the compact v2 layout (small bucket hashes, ~60 B),
-in place, while Pacer runs.
+owner index, ~280 B of Redis per site) into the compact v2 layout (small bucket hashes, 58.5 B
+at the national scale), in place, while Pacer runs.
 
 While it runs, 5G-site reports, their dry runs and site releases are refused with 503 and
 Retry-After (clients retry with the same report_id, as for any 503); gigabit reports and every
 read (progress, alerts, metrics) go on. 5G reports accepted before it started wait in the
-reports stream and are applied once it ends. A national store (4,000,100 sites) takes about a
-minute.
+reports stream and are applied once it ends. A national store (4,000,100 sites) took 108 s on
+the 2-core benchmark machine; Shandong's (~190,000 sites) takes a few seconds.
 
 It is idempotent and resumable: run it again after an interruption and it carries on from the
 last batch it finished (its cursor is in Redis); on a store already in v2 it changes nothing.
