@@ -18,9 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from redis.asyncio import Redis
-from redis.exceptions import WatchError
-
 from shared import names
 from shared.clock import Clock
 from shared.domain.alert_lifecycle import ActiveAlert, Notification, advance, by_group
@@ -29,6 +26,7 @@ from shared.domain.alerts import Alert, evaluate_alerts
 from shared.domain.state import CityState
 from shared.domain.targets import Targets
 from shared.store.alerts import read_active_alerts
+from shared.store.client import StoreClient, StoreWatchError
 from shared.store.state import read_city_states
 from shared.wire_alerts import encode_active, group_entry_fields
 
@@ -46,7 +44,7 @@ class Evaluation:
 
 @dataclass
 class Evaluator:
-    redis: Redis
+    redis: StoreClient
     targets: Targets
     clock: Clock
     repeat_interval: timedelta
@@ -78,7 +76,7 @@ class Evaluator:
                 try:
                     self._last = await self._record(current, now)
                     return self._last
-                except WatchError:  # another evaluator changed the alerts meanwhile: redo
+                except StoreWatchError:  # another evaluator changed the alerts meanwhile: redo
                     continue
 
     async def _record(self, current: list[Alert], now: datetime) -> Evaluation:

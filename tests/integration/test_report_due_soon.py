@@ -15,10 +15,10 @@ from redis.asyncio import Redis
 
 from services.alerting.delivery import fan_out
 from services.alerting.evaluator import Evaluator
-from services.ingest.subscriptions_store import SubscriptionStore
 from shared import names
 from shared.clock import fixed_clock
 from shared.domain.alerts import Severity, evaluate_alerts
+from shared.store.subscriptions import SubscriptionStore
 from shared.targets import load_targets
 from shared.wire_alerts import Subscription, SubscriptionFilters
 from tests.integration.test_delivery import delivery_settings, eventually, running_worker
