@@ -67,10 +67,10 @@ def build_app(settings: Settings) -> Starlette:
     broker = stream_broker(
         settings.redis_url, registry=registry, logger=logs.stream_logger("alerting")
     )
-    evaluator = Evaluator(
-        redis=redis,
-        targets=targets,
-        clock=clock,
+    evaluator = Evaluator.on_store(
+        redis,
+        targets,
+        clock,
         repeat_interval=timedelta(seconds=settings.repeat_interval),
         resolve_hold=timedelta(seconds=settings.resolve_hold),
         rules=functools.partial(evaluate_alerts, due_soon_days=settings.report_due_soon_days),

@@ -6,6 +6,7 @@ The ingest's progress API and the exporter both read through here, so they alway
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from redis.asyncio import Redis
 
@@ -54,6 +55,26 @@ return state
 
 def _pairs(flat: list[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+class CityStateReader(Protocol):
+    """What a judge needs of the stored state (``RedisCityStates``, or a test's fake)."""
+
+    async def read(
+        self, cities: list[str], *, judging_up_to: date | None = None
+    ) -> dict[str, CityState]:
+        """Each city's state (see ``read_city_states``)."""
+        ...
+
+
+class RedisCityStates:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def read(
+        self, cities: list[str], *, judging_up_to: date | None = None
+    ) -> dict[str, CityState]:
+        return await read_city_states(self._redis, cities, judging_up_to=judging_up_to)
 
 
 async def read_city_states(

@@ -204,10 +204,10 @@ async def test_escalation_sends_no_resolved_and_each_change_is_one_delivery(
     def rules(targets: Targets, states: dict[str, CityState], at: datetime) -> list[Alert]:
         return list(produced)
 
-    evaluator = Evaluator(
-        redis=store,
-        targets=load_targets(),
-        clock=fixed_clock(now),
+    evaluator = Evaluator.on_store(
+        store,
+        load_targets(),
+        fixed_clock(now),
         repeat_interval=timedelta(hours=4),
         resolve_hold=timedelta(0),
         rules=rules,

@@ -41,10 +41,10 @@ async def test_a_citys_subscribers_get_the_reminder_as_one_info_delivery(
     store: Redis, receivers: dict[str, WebhookReceiver]
 ) -> None:
     settings = delivery_settings()
-    evaluator = Evaluator(
-        redis=store,
-        targets=load_targets(),
-        clock=fixed_clock(NOW),
+    evaluator = Evaluator.on_store(
+        store,
+        load_targets(),
+        fixed_clock(NOW),
         repeat_interval=timedelta(hours=4),
         resolve_hold=timedelta(0),
         rules=functools.partial(evaluate_alerts, due_soon_days=3),
