@@ -6,10 +6,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 
-from services.aggregator.applier import Outcome, ReportApplier
+from services.aggregator.applier import Outcome
 from shared.clock import Clock
 from shared.domain.targets import Targets
 from shared.wire import ReportEnvelope
@@ -19,6 +21,18 @@ log = logging.getLogger("pacer.aggregator")
 
 class UnknownCityError(ValueError):
     pass
+
+
+class Applier(Protocol):
+    """What the handler needs of the store (``services.aggregator.applier.ReportApplier``)."""
+
+    async def apply(self, envelope: ReportEnvelope, entry_id: str, now: datetime) -> Outcome: ...
+
+    async def dead_letter(
+        self, entry_id: str, fields: dict[str, str], reason: str, attempts: int
+    ) -> str: ...
+
+    async def remember_error(self, entry_id: str, error: str) -> None: ...
 
 
 @dataclass
@@ -39,7 +53,7 @@ class HandlerMetrics:
 
 @dataclass
 class ReportHandler:
-    applier: ReportApplier
+    applier: Applier
     targets: Targets
     clock: Clock
     max_attempts: int
