@@ -29,7 +29,7 @@ from shared.domain.alerts import Alert, evaluate_alerts
 from shared.domain.state import CityState
 from shared.domain.targets import Targets
 from shared.store.alerts import read_active_alerts
-from shared.store.state import read_city_states
+from shared.store.state import ParsedStates, read_city_states
 from shared.wire_alerts import encode_active, group_entry_fields
 
 log = logging.getLogger("pacer.alerting")
@@ -56,6 +56,8 @@ class Evaluator:
     _started: int = 0
     """Evaluations started so far (a burst of progress events shares one evaluation)."""
     _last: Evaluation | None = None
+    _parsed: ParsedStates = field(default_factory=ParsedStates)
+    """The cities' states as last read: an unchanged city is not parsed again."""
 
     async def evaluate(self) -> Evaluation:
         """One evaluation at the clock's ``now``; concurrent calls in this process run in turn.
@@ -71,7 +73,10 @@ class Evaluator:
             self._started += 1
             now = self.clock.now()
             states = await read_city_states(
-                self.redis, list(self.targets.cities), judging_up_to=self.targets.gigabit.deadline
+                self.redis,
+                list(self.targets.cities),
+                judging_up_to=self.targets.gigabit.deadline,
+                parsed=self._parsed,
             )
             current = self.rules(self.targets, states, now)
             while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -48,7 +49,7 @@ class _NoRedis:
 
 class _NoScript:
     async def __call__(self, keys: list[str], args: list[str], client: _NoPipeline) -> None:
-        client.replies.append([[] for _ in keys])  # a city: one empty reply per key read
+        client.replies.append(json.dumps([[] for _ in keys]))  # a city: one empty list per key
 
 
 class _NoPipeline:
