@@ -47,6 +47,7 @@ lint: install
 	$(BIN)/ruff check shared services tests deploy bench tools
 	$(BIN)/ruff format --check shared services tests deploy bench tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy --strict deploy/grafana/build_dashboards.py tools/dependency_lock.py
 	$(BIN)/python deploy/grafana/build_dashboards.py --check
 

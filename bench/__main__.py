@@ -13,7 +13,17 @@ from typing import Protocol, cast
 from bench.harness import Report
 
 # Order matters: ingest measures the capacity that latency's light load is a tenth of.
-BENCHMARKS = ["ingest", "bulk", "latency", "scale", "migrate", "pushgateway", "portal", "replicas"]
+BENCHMARKS = [
+    "ingest",
+    "bulk",
+    "latency",
+    "scale",
+    "migrate",
+    "pushgateway",
+    "portal",
+    "replicas",
+    "evaluation",
+]
 
 
 class Benchmark(Protocol):

@@ -56,8 +56,34 @@ class Clock:
         return self
 
 
+def wall_time() -> float:
+    """The real time, in seconds since the epoch, whatever ``PACER_CLOCK`` says.
+
+    ``PACER_CLOCK`` is the one source of "now" for everything Pacer judges: reports, deadlines,
+    alerts. Three things outside Pacer's timeline run on the real time instead, and call this
+    (nothing else reads the system time; ruff's banned-api rule in ``make lint`` keeps it so):
+
+    - the delivery worker's retry schedule and the fan-out's due times: a receiver that is down
+      is down in real time, and a demo clock running a month a second would otherwise spend
+      every retry in an instant;
+    - a webhook's signed timestamp: the receiver checks it against its own clock (Standard
+      Webhooks: five minutes either way), so a simulated date would be refused as a replay;
+    - the ``endsAt`` lease sent to Alertmanager, which it judges by its own clock.
+
+    Durations (timeouts, rate limits, sessions) are measured on ``time.monotonic``, which is no
+    "now" at all. ``pacer`` itself (supervising processes, steering the demo's clock) runs on the
+    real time: it is the operator's tool, not a judge.
+    """
+    return time.time()
+
+
+def wall_now() -> datetime:
+    """``wall_time`` as an aware UTC datetime."""
+    return datetime.fromtimestamp(wall_time(), UTC)
+
+
 def system_clock() -> Clock:
-    return Clock("system", lambda: datetime.now(UTC))
+    return Clock("system", wall_now)
 
 
 def fixed_clock(instant: datetime) -> Clock:

@@ -8,14 +8,14 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.redis import RedisBroker, StreamSub
-from redis.asyncio import Redis
 
+from shared.store.client import StoreClient
 from shared.store.groups import ensure_groups
 
 log = logging.getLogger("pacer.consumers")
 
 
-async def restart_stopped_subscribers(broker: RedisBroker, redis: Redis) -> int:
+async def restart_stopped_subscribers(broker: RedisBroker, redis: StoreClient) -> int:
     """FastStream stops a subscriber for good when its group vanishes (Redis wiped or restarted
     empty). Recreate the groups at id 0 *first* (a restarted subscriber would create them at "$"
     and skip whatever was written meanwhile), then start the subscriber again."""

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
-from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.shared_read import SharedRead
+from shared.store.client import StoreClient, StoreConnectionError
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 """Returns a problem per failing dependency; empty when ready."""
@@ -45,7 +44,7 @@ PING_SHARED_FOR_S = 0.5
 otherwise take up to 100 of the pool's connections at once, and under a burst most waited."""
 
 
-def redis_readiness(redis: Redis, shared_for_s: float = PING_SHARED_FOR_S) -> ReadinessCheck:
+def redis_readiness(redis: StoreClient, shared_for_s: float = PING_SHARED_FOR_S) -> ReadinessCheck:
     """Ready while a ``PING`` through the service's own pool is answered. That fails when Redis
     does not answer within the client's timeouts and when the pool has no connection to give
     (all checked out, as when connections leaked), and the problem says which."""
@@ -60,7 +59,7 @@ def redis_readiness(redis: Redis, shared_for_s: float = PING_SHARED_FOR_S) -> Re
             await pings.get()
         except Exception as exc:
             pool = redis.connection_pool
-            if isinstance(exc, RedisConnectionError) and not pool.can_get_connection():
+            if isinstance(exc, StoreConnectionError) and not pool.can_get_connection():
                 return {
                     "redis": f"no connection to give: all {pool.max_connections} of the "
                     f"pool's connections are in use ({exc})"

@@ -103,6 +103,14 @@ def configure_logging(level: str, log_format: str, service: str) -> None:
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(level)
+    # No Pacer line prints the caller's file, function or line, its thread or its process, so
+    # a record does not gather them (the logging documentation's "Optimization" switches): the
+    # frame walk and the three look-ups were ~4 of the ~19 us of CPU the ingest spends on the
+    # line of each accepted report.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(quiet)

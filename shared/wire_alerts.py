@@ -73,7 +73,7 @@ def api_alert(record: ActiveAlert) -> dict[str, Any]:
 # Three kinds of entry, told apart by ``type``:
 # - ``names.ALERTS_ENTRY_NOTIFIED``: one group's notifications from one evaluation (the evaluator);
 # - ``names.ALERTS_ENTRY_SUBSCRIBED``: a subscription was created, with the active alerts of that
-#   instant (the ingest's create script, ``services/ingest/subscriptions_store.py``);
+#   instant (the subscriptions family's create script, ``shared/store/subscriptions.py``);
 # - no ``type``: one notification, as evaluators wrote before grouping; still delivered.
 
 

@@ -6,10 +6,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 
-from services.aggregator.applier import Outcome, ReportApplier
+from services.aggregator.applier import Outcome
 from shared.clock import Clock
 from shared.domain.targets import Targets
 from shared.store.sites import SitesStoreUpgradingError
@@ -20,6 +22,22 @@ log = logging.getLogger("pacer.aggregator")
 
 class UnknownCityError(ValueError):
     pass
+
+
+class Applier(Protocol):
+    """What the handler needs of the store (``services.aggregator.applier.ReportApplier``)."""
+
+    async def apply(self, envelope: ReportEnvelope, entry_id: str, now: datetime) -> Outcome: ...
+
+    async def dead_letter(
+        self, entry_id: str, fields: dict[str, str], reason: str, attempts: int
+    ) -> str: ...
+
+    async def remember_error(self, entry_id: str, error: str) -> None: ...
+
+    async def sites_upgrading(self) -> bool:
+        """Whether ``pacer migrate`` has yet to make the sites' layout live."""
+        ...
 
 
 @dataclass
@@ -40,7 +58,7 @@ class HandlerMetrics:
 
 @dataclass
 class ReportHandler:
-    applier: ReportApplier
+    applier: Applier
     targets: Targets
     clock: Clock
     max_attempts: int

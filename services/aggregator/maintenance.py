@@ -7,10 +7,10 @@ import asyncio
 import logging
 
 from faststream.redis import RedisBroker
-from redis.asyncio import Redis
 
 from shared import names
 from shared.consumers import restart_stopped_subscribers
+from shared.store.client import StoreClient
 from shared.store.consumers import forget_departed_consumers
 from shared.store.groups import ensure_groups
 from shared.store.trim import trim_acknowledged
@@ -19,7 +19,7 @@ log = logging.getLogger("pacer.aggregator")
 
 
 async def keep_streams_healthy(
-    broker: RedisBroker, redis: Redis, check_s: float = 1.0, trim_every: int = 10
+    broker: RedisBroker, redis: StoreClient, check_s: float = 1.0, trim_every: int = 10
 ) -> None:
     """Every ``check_s``: revive stopped subscribers; every ``trim_every`` checks: recreate lost
     groups, trim entries every group has acknowledged and forget consumers that left."""

@@ -8,10 +8,11 @@ itself); resolved alerts are sent with ``endsAt`` = when they ended.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 
+from shared import clock
 from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
 from shared.wire_alerts import alertmanager_alert
 
@@ -32,7 +33,7 @@ class AlertmanagerClient:
     def body(
         self, active: dict[str, ActiveAlert], notifications: list[Notification]
     ) -> list[dict[str, object]]:
-        wall_now = datetime.now(UTC)  # Alertmanager judges endsAt by its own clock
+        wall_now = clock.wall_now()  # Alertmanager judges endsAt by its own clock
         alerts = [
             alertmanager_alert(
                 record.alert, record.starts_at, wall_now + self._lease, self._generator_url

@@ -1,13 +1,9 @@
-"""Evaluates the alert rules against the stored state and records the lifecycle in Redis.
+"""Evaluates the alert rules against the stored state and records the alerts' lifecycle.
 
-Reading the active alerts, writing the new ones and appending the notifications to the alerts
-stream happen in one optimistic transaction (WATCH/MULTI): a crash leaves either the old state or
-the new state with its notifications, so a restart neither re-fires nor forgets an alert, and two
-evaluators racing cannot both send the same notification. The notifications go on the stream as
-one entry per group (``by_group``): the fan-out makes one delivery per entry and subscriber.
-
-Active alerts recorded in the v1 format are upgraded in the same transaction, once: the format
-marker is written with the result (``shared.domain.alert_state_upgrade``).
+The evaluator reads the cities' state, judges it (``rules``) and hands the lifecycle step to the
+alerts family (``shared.store.alerts``), which stores the new active alerts with their
+notifications in one atomic change. It depends on the two Protocols only: ``on_store`` wires
+them to Redis, a unit test to fakes.
 """
 
 from __future__ import annotations
@@ -18,19 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from redis.asyncio import Redis
-from redis.exceptions import WatchError
-
-from shared import names
 from shared.clock import Clock
-from shared.domain.alert_lifecycle import ActiveAlert, Notification, advance, by_group
-from shared.domain.alert_state_upgrade import STATE_FORMAT, upgrade_active
+from shared.domain.alert_lifecycle import ActiveAlert, Notification, advance
 from shared.domain.alerts import Alert, evaluate_alerts
 from shared.domain.state import CityState
 from shared.domain.targets import Targets
-from shared.store.alerts import read_active_alerts
-from shared.store.state import read_city_states
-from shared.wire_alerts import encode_active, group_entry_fields
+from shared.store.alerts import AlertLedger, RedisAlertLedger
+from shared.store.client import StoreClient
+from shared.store.state import CityStateReader, RedisCityStates
 
 log = logging.getLogger("pacer.alerting")
 
@@ -46,7 +37,8 @@ class Evaluation:
 
 @dataclass
 class Evaluator:
-    redis: Redis
+    states: CityStateReader
+    ledger: AlertLedger
     targets: Targets
     clock: Clock
     repeat_interval: timedelta
@@ -56,6 +48,27 @@ class Evaluator:
     _started: int = 0
     """Evaluations started so far (a burst of progress events shares one evaluation)."""
     _last: Evaluation | None = None
+
+    @classmethod
+    def on_store(
+        cls,
+        redis: StoreClient,
+        targets: Targets,
+        clock: Clock,
+        *,
+        repeat_interval: timedelta,
+        resolve_hold: timedelta,
+        rules: Rules = evaluate_alerts,
+    ) -> Evaluator:
+        return cls(
+            RedisCityStates(redis),
+            RedisAlertLedger(redis),
+            targets,
+            clock,
+            repeat_interval,
+            resolve_hold,
+            rules,
+        )
 
     async def evaluate(self) -> Evaluation:
         """One evaluation at the clock's ``now``; concurrent calls in this process run in turn.
@@ -70,46 +83,34 @@ class Evaluator:
                 return Evaluation(self._last.active, [])
             self._started += 1
             now = self.clock.now()
-            states = await read_city_states(
-                self.redis, list(self.targets.cities), judging_up_to=self.targets.gigabit.deadline
+            states = await self.states.read(
+                list(self.targets.cities), judging_up_to=self.targets.gigabit.deadline
             )
             current = self.rules(self.targets, states, now)
-            while True:
-                try:
-                    self._last = await self._record(current, now)
-                    return self._last
-                except WatchError:  # another evaluator changed the alerts meanwhile: redo
-                    continue
+            self._last = await self._record(current, now)
+            return self._last
 
     async def _record(self, current: list[Alert], now: datetime) -> Evaluation:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(names.ACTIVE_ALERTS_KEY, names.ALERTS_STATE_FORMAT_KEY)
-            stored = await read_active_alerts(pipe)  # watched reads, in immediate mode
-            upgrading = await pipe.get(names.ALERTS_STATE_FORMAT_KEY) != STATE_FORMAT
-            active = upgrade_active(stored) if upgrading else stored
-            new_active, notifications = advance(
+        def step(
+            active: dict[str, ActiveAlert],
+        ) -> tuple[dict[str, ActiveAlert], list[Notification]]:
+            return advance(
                 active,
                 current,
                 now,
                 repeat_interval=self.repeat_interval,
                 resolve_hold=self.resolve_hold,
             )
-            pipe.multi()  # type: ignore[no-untyped-call]
-            gone = [fp for fp in stored if fp not in new_active]
-            if gone:
-                pipe.hdel(names.ACTIVE_ALERTS_KEY, *gone)
-            for fp, record in new_active.items():
-                if stored.get(fp) != record:
-                    pipe.hset(names.ACTIVE_ALERTS_KEY, fp, encode_active(record))
-            if upgrading:
-                pipe.set(names.ALERTS_STATE_FORMAT_KEY, STATE_FORMAT)
-            for group in by_group(notifications):
-                pipe.xadd(names.ALERTS_STREAM, group_entry_fields(group))  # type: ignore[arg-type]
-            await pipe.execute()
-        if upgrading and stored:
-            log.info("active alerts upgraded: %d records became %d", len(stored), len(active))
-        for notification in notifications:
+
+        transition = await self.ledger.transition(step)
+        if transition.upgraded_from:
+            log.info(
+                "active alerts upgraded: %d records became %d",
+                transition.upgraded_from,
+                len(transition.active),
+            )
+        for notification in transition.notifications:
             log.info(
                 "%s %s %s", notification.event, notification.alert.name, notification.alert.labels
             )
-        return Evaluation(new_active, notifications)
+        return Evaluation(transition.active, transition.notifications)

@@ -21,7 +21,6 @@ import httpx
 from faststream import AckPolicy
 from faststream.redis.annotations import RedisStreamMessage
 from prometheus_client import Counter
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from services.alerting.alertmanager import AlertmanagerClient
@@ -34,6 +33,7 @@ from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.broker import stream_broker
+from shared.store.client import StoreClient
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
 from shared.targets import load_targets
@@ -62,15 +62,15 @@ def build_app(settings: Settings) -> Starlette:
     targets = load_targets(settings.targets_file)
     clock = settings.make_clock()
     registry = runtime_metrics.service_registry()
-    redis: Redis = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
+    redis: StoreClient = connect(settings.redis_url, timeout_s=max(settings.redis_timeout_s, 10.0))
     http = httpx.AsyncClient(timeout=settings.delivery_timeout_s, headers={"User-Agent": "pacer"})
     broker = stream_broker(
         settings.redis_url, registry=registry, logger=logs.stream_logger("alerting")
     )
-    evaluator = Evaluator(
-        redis=redis,
-        targets=targets,
-        clock=clock,
+    evaluator = Evaluator.on_store(
+        redis,
+        targets,
+        clock,
         repeat_interval=timedelta(seconds=settings.repeat_interval),
         resolve_hold=timedelta(seconds=settings.resolve_hold),
         rules=functools.partial(evaluate_alerts, due_soon_days=settings.report_due_soon_days),

@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -20,6 +19,7 @@ from shared.health import health_routes, redis_readiness
 from shared.serving import serve_http
 from shared.settings import Settings
 from shared.shared_read import SharedRead
+from shared.store.client import StoreError
 from shared.store.connection import connect
 from shared.targets import load_targets
 
@@ -46,7 +46,7 @@ def build_app(settings: Settings) -> Starlette:
     async def metrics(_: Request) -> Response:
         try:
             body = await scrapes.get()
-        except (RedisError, OSError) as exc:
+        except (StoreError, OSError) as exc:
             # No stale numbers: Prometheus marks the target down and keeps the last good samples.
             log.warning("scrape failed, Redis does not answer: %r", exc)
             return PlainTextResponse(

@@ -6,13 +6,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from shared import names
 from shared.domain.alerts import AlertName, Severity
 from shared.domain.state import CityState
 from shared.domain.targets import Targets
 from shared.store.alerts import read_active_alerts
+from shared.store.client import StoreClient
 from shared.store.report_records import RejectedCount, read_rejected_counts
 from shared.store.state import read_city_states
 from shared.store.streams import StreamStats, read_stream_stats
@@ -38,7 +37,7 @@ class Snapshot:
     """Reports the aggregator rejected after their 202, by city, kind and code."""
 
 
-async def read_snapshot(redis: Redis, targets: Targets) -> Snapshot:
+async def read_snapshot(redis: StoreClient, targets: Targets) -> Snapshot:
     """The state of every city and stream; raises ``RedisError`` when Redis does not answer."""
     started = time.perf_counter()
     states = await read_city_states(
@@ -58,7 +57,7 @@ async def read_snapshot(redis: Redis, targets: Targets) -> Snapshot:
     )
 
 
-async def read_firing_alerts(redis: Redis) -> tuple[AlertCount, ...]:
+async def read_firing_alerts(redis: StoreClient) -> tuple[AlertCount, ...]:
     """Active alerts by name and severity, every pair present (0 when none fire) so a dashboard
     shows a zero rather than "no data"."""
     active = await read_active_alerts(redis)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from fastapi import Request
-from redis.asyncio import Redis
 from starlette.types import Scope
 
 from services.ingest.auth import Principal, TokenBook
@@ -16,6 +15,7 @@ from services.ingest.store import ReportStore
 from shared.clock import Clock
 from shared.domain.targets import Targets
 from shared.shared_read import SharedRead
+from shared.store.client import StoreClient
 from shared.webhook_policy import AllowList
 
 
@@ -25,7 +25,7 @@ class IngestContext:
     clock: Clock
     tokens: TokenBook
     store: ReportStore
-    redis: Redis
+    redis: StoreClient
     webhook_allow: AllowList = field(default_factory=AllowList)
     """Internal webhook destinations allowed anyway (``PACER_WEBHOOK_ALLOWED_HOSTS``)."""
 

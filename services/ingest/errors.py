@@ -9,12 +9,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 
+from shared.store.client import StoreUnavailable
 from shared.store.sites import SitesStoreUpgradingError
 from shared.wire import explain
 
@@ -284,8 +283,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(RedisConnectionError, on_redis_down)
-    app.add_exception_handler(RedisTimeoutError, on_redis_down)
+    for unavailable in StoreUnavailable:
+        app.add_exception_handler(unavailable, on_redis_down)
 
     async def on_sites_upgrading(_: Request, __: Exception) -> JSONResponse:
         return error_response(

@@ -6,8 +6,6 @@ import asyncio
 import logging
 import sys
 
-from redis.asyncio import Redis
-
 from services.ingest.app import create_app
 from services.ingest.auth import TokenBook, TokensFileError
 from services.ingest.context import IngestContext
@@ -15,6 +13,7 @@ from services.ingest.store import ReportStore
 from shared.runtime_metrics import service_registry
 from shared.serving import serve_http
 from shared.settings import Settings
+from shared.store.client import StoreClient
 from shared.store.connection import connect
 from shared.store.replication import ReplicaQuorum
 from shared.store.report_records import upgrade_report_records
@@ -37,7 +36,7 @@ async def _upgrade_store(settings: Settings) -> None:
         await redis.aclose()
 
 
-async def _warn_of_missing_replicas(redis: Redis, required: int) -> None:
+async def _warn_of_missing_replicas(redis: StoreClient, required: int) -> None:
     """Every report is answered 503 while fewer replicas than required are connected: say so at
     start rather than leave it to the first city's 503s."""
     if required <= 0:

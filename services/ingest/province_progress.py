@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import TypeAdapter
-from redis.asyncio import Redis
 
 from services.ingest.progress_view import province_view
 from shared.clock import Clock
 from shared.domain.targets import Targets
 from shared.shared_read import SharedRead
+from shared.store.client import StoreClient
 from shared.store.state import read_city_states
 
 MAX_AGE_S = 1.0
@@ -27,7 +27,7 @@ _DOCUMENT = TypeAdapter(dict[str, Any])
 
 
 def shared_province_progress(
-    redis: Redis, targets: Targets, clock: Clock, max_age_s: float = MAX_AGE_S
+    redis: StoreClient, targets: Targets, clock: Clock, max_age_s: float = MAX_AGE_S
 ) -> SharedRead[bytes]:
     async def compute() -> bytes:
         states = await read_city_states(

@@ -15,9 +15,10 @@ from pydantic import BaseModel
 from services.ingest.auth import Principal, Role, forbidden
 from services.ingest.context import IngestContext, context, not_a_city, principal
 from services.ingest.errors import ApiError, ErrorItem, ErrorsBody, error_responses
-from services.ingest.subscriptions_store import SubscriptionStore
 from services.ingest.validation import json_body
 from shared.dns import ResolutionError, resolve
+from shared.store.deliveries import Deliveries
+from shared.store.subscriptions import SubscriptionStore
 from shared.webhook_policy import literal_address, refusal
 from shared.wire_alerts import Subscription, SubscriptionRequest
 from shared.wire_deliveries import HISTORY_CAP
@@ -59,6 +60,13 @@ def store(ctx: Annotated[IngestContext, Depends(context)]) -> SubscriptionStore:
 
 Admin = Annotated[Principal, Depends(admin)]
 Store = Annotated[SubscriptionStore, Depends(store)]
+
+
+def deliveries(ctx: Annotated[IngestContext, Depends(context)]) -> Deliveries:
+    return Deliveries(ctx.redis)
+
+
+DeliveryQueue = Annotated[Deliveries, Depends(deliveries)]
 
 
 def _check_filters(ctx: IngestContext, request: SubscriptionRequest) -> list[ErrorItem]:
@@ -147,9 +155,14 @@ async def list_subscriptions(subscriptions: Store, _: Admin) -> dict[str, Any]:
 
 
 @router.delete("/{subscription_id}", status_code=204, responses=_ERRORS)
-async def delete_subscription(subscription_id: str, subscriptions: Store, _: Admin) -> Response:
+async def delete_subscription(
+    subscription_id: str, subscriptions: Store, queue: DeliveryQueue, _: Admin
+) -> Response:
     if not await subscriptions.delete(subscription_id):
         raise _unknown(subscription_id)
+    # After the subscription is gone: a worker that takes one of its deliveries in between finds
+    # no subscription and dead-letters it, as the ended ones will be.
+    await queue.end_for_subscription(subscription_id)
     return Response(status_code=204)
 
 
@@ -157,10 +170,11 @@ async def delete_subscription(subscription_id: str, subscriptions: Store, _: Adm
 async def list_deliveries(
     subscription_id: str,
     subscriptions: Store,
+    queue: DeliveryQueue,
     _: Admin,
     limit: Annotated[int, Query(ge=1, le=HISTORY_CAP)] = HISTORY_CAP,
 ) -> dict[str, Any]:
     if await subscriptions.get(subscription_id) is None:
         raise _unknown(subscription_id)
-    records = await subscriptions.deliveries(subscription_id, limit)
+    records = await queue.recent(subscription_id, limit)
     return {"deliveries": [record.public() for record in records]}

@@ -26,6 +26,9 @@ from shared.wire import (
     SitesReport,
 )
 
+NO_RECEIPT = datetime.fromtimestamp(0, UTC)
+"""The receipt of an envelope that is only checked, never stored."""
+
 
 @dataclass(frozen=True)
 class SiteCheck:
@@ -124,7 +127,7 @@ class ReportStore:
         if not site_ids:
             return SiteCheck(limit=self._max_sites)
         # mode check reads only the city and the site ids of what it is given
-        envelope = ReportEnvelope("", city, ReportKind.SITES, datetime.now(UTC), "")
+        envelope = ReportEnvelope("", city, ReportKind.SITES, NO_RECEIPT, "")
         raw = await self._run_accept(envelope, "", site_ids, "check")
         if raw[0] == "upgrading":
             raise SitesStoreUpgradingError("the sites are being migrated (pacer migrate)")

@@ -11,7 +11,7 @@ from enum import StrEnum
 from itertools import pairwise
 
 from shared.domain.calendar import Period, end_of_day, start_of_day
-from shared.domain.daily_counts import DailyCounts
+from shared.domain.daily_counts import SiteCounts
 from shared.domain.targets import Tolerances
 
 TRAILING_RATE_DAYS = 90
@@ -121,7 +121,7 @@ def projection_horizon(deadline: date) -> date:
 
 def project_completion(
     *,
-    counts: DailyCounts,
+    counts: SiteCounts,
     start: date,
     deadline: date,
     required_new: int,

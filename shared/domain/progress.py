@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from shared.domain.calendar import Period, end_of_day, local_date
-from shared.domain.daily_counts import DailyCounts
+from shared.domain.daily_counts import DailyCounts, SiteCounts, SummedCounts
 from shared.domain.judgement import (
     JudgementDay,
     floor_day,
@@ -99,7 +99,7 @@ def _site_progress(
     target_new: int,
     required_new: int,
     baseline_verified: bool,
-    counts: DailyCounts,
+    counts: SiteCounts,
 ) -> SiteProgress:
     day = judged.day
     new_sites = counts.between(program.start, day)
@@ -198,15 +198,23 @@ def city_site_progress_on(
 
 
 def province_site_progress(
-    targets: Targets, program: SiteProgram, states: dict[str, CityState], now: datetime
+    targets: Targets,
+    program: SiteProgram,
+    states: dict[str, CityState],
+    now: datetime,
+    *,
+    counts: SiteCounts | None = None,
 ) -> SiteProgress:
     """The province as one unit: summed sites against the province target, judged on the day
-    every reporting city covers (cities that have not reported count zero)."""
+    every reporting city covers (cities that have not reported count zero).
+
+    ``counts``: ``province_site_counts(targets, states)`` when the caller judges several
+    programmes on the same states."""
     known = _known_states(targets, states)
     return province_site_progress_on(
         targets,
         program,
-        DailyCounts(province_sites_by_day(known)),
+        counts if counts is not None else DailyCounts(province_sites_by_day(known)),
         judged=province_judgement(targets, program, known, now),
         has_data=any(_has_data(s, program.feeds_on) for s in known),
     )
@@ -215,7 +223,7 @@ def province_site_progress(
 def province_site_progress_on(
     targets: Targets,
     program: SiteProgram,
-    counts: DailyCounts,
+    counts: SiteCounts,
     *,
     judged: JudgementDay,
     has_data: bool,
@@ -232,6 +240,15 @@ def province_site_progress_on(
         required_new=program.province_required_new(cities),
         baseline_verified=targets.baselines_verified and program.quotas_verified,
         counts=counts,
+    )
+
+
+def province_site_counts(targets: Targets, states: dict[str, CityState]) -> SiteCounts:
+    """The sites of the cities of ``targets``, summed by day (what ``province_site_progress``
+    judges), read through each city's running totals."""
+    known = _known_states(targets, states)
+    return SummedCounts(
+        [state.site_counts for state in known], lambda: province_sites_by_day(known)
     )
 
 

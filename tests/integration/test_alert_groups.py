@@ -22,7 +22,6 @@ from redis.asyncio import Redis
 
 from services.alerting.delivery import fan_out
 from services.alerting.evaluator import Evaluator
-from services.ingest.subscriptions_store import SubscriptionStore
 from shared import names
 from shared.clock import fixed_clock
 from shared.domain.alert_lifecycle import ActiveAlert
@@ -30,6 +29,7 @@ from shared.domain.alert_state_upgrade import STATE_FORMAT
 from shared.domain.alerts import Alert
 from shared.domain.state import CityState
 from shared.domain.targets import Targets
+from shared.store.subscriptions import SubscriptionStore
 from shared.targets import load_targets
 from shared.wire_alerts import Subscription, encode_active
 from tests.conftest import ADMIN_TOKEN
@@ -204,10 +204,10 @@ async def test_escalation_sends_no_resolved_and_each_change_is_one_delivery(
     def rules(targets: Targets, states: dict[str, CityState], at: datetime) -> list[Alert]:
         return list(produced)
 
-    evaluator = Evaluator(
-        redis=store,
-        targets=load_targets(),
-        clock=fixed_clock(now),
+    evaluator = Evaluator.on_store(
+        store,
+        load_targets(),
+        fixed_clock(now),
         repeat_interval=timedelta(hours=4),
         resolve_hold=timedelta(0),
         rules=rules,

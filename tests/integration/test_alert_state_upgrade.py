@@ -58,10 +58,10 @@ def v2_rules(firing: list[Alert], dropped: str = "") -> Rules:
 
 
 def evaluator(store: Redis, targets: Targets, rules: Rules, hold: timedelta) -> Evaluator:
-    return Evaluator(
-        redis=store,
-        targets=targets,
-        clock=fixed_clock(NOW),
+    return Evaluator.on_store(
+        store,
+        targets,
+        fixed_clock(NOW),
         repeat_interval=timedelta(hours=4),
         resolve_hold=hold,
         rules=rules,

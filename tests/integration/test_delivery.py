@@ -22,11 +22,12 @@ from redis.asyncio import Redis
 
 from services.alerting.delivery import DeliveryWorker, fan_out
 from services.alerting.delivery.signing import TOLERANCE_S, verify, verify_delivery
-from services.ingest.subscriptions_store import SubscriptionStore
 from shared import names
 from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
 from shared.domain.alerts import Alert
 from shared.settings import Settings
+from shared.store.deliveries import Deliveries
+from shared.store.subscriptions import SubscriptionStore
 from shared.wire_alerts import (
     Subscription,
     SubscriptionFilters,
@@ -136,7 +137,7 @@ async def notify(
 
 
 async def deliveries(store: Redis, subscription_id: str) -> list[DeliveryRecord]:
-    return await SubscriptionStore(store).deliveries(subscription_id)
+    return await Deliveries(store).recent(subscription_id)
 
 
 async def eventually(predicate: Callable[[], Any], within_s: float = 5.0) -> None:
@@ -513,7 +514,9 @@ async def test_a_deleted_subscriptions_pending_delivery_is_dropped_at_once(
         await eventually(lambda: len(receiver.received) == 1)
         [record] = await deliveries(store, subscription.id)
         await eventually(status_is(store, subscription.id, "pending"))
+        # As the ingest's DELETE /v1/subscriptions/{id} does: the subscription, then its deliveries
         assert await SubscriptionStore(store).delete(subscription.id)
+        await Deliveries(store).end_for_subscription(subscription.id)
 
         async def dropped() -> bool:
             fields = await store.hgetall(names.delivery_key(record.id))

@@ -130,3 +130,32 @@ async def test_concurrent_readiness_checks_share_one_ping(
         assert await asyncio.gather(*(check() for _ in range(100))) == [{}] * 100
         pings = admin.info("commandstats")["cmdstat_ping"]["calls"]
     assert pings == 1
+
+
+async def test_an_idle_connection_is_lent_without_the_pools_lock_and_a_waiter_comes_first(
+    client: redis.asyncio.Redis,
+) -> None:
+    """``ReturningPool``'s fast path reads redis-py 8.1's pool internals: this fails if they go."""
+    pool = client.connection_pool
+    await client.ping()
+    assert len(pool._available_connections) == 1 and not pool._condition._waiters
+    async with pool._condition:  # held: the fast path steps aside and queues behind it
+        waiting = asyncio.create_task(pool.get_connection())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+    lent = await waiting
+    assert checked_out(client) == 1
+    await pool.release(lent)
+    held = await asyncio.gather(*(pool.get_connection() for _ in range(pool.max_connections)))
+    first = asyncio.create_task(pool.get_connection())  # waits: every connection is lent
+    await asyncio.sleep(0.05)
+    assert pool._condition._waiters
+    await pool.release(held[0])  # a waiter is queued: the slow path hands it over
+    later = asyncio.create_task(pool.get_connection())
+    assert await first is held[0]
+    await asyncio.sleep(0.05)
+    assert not later.done()  # no idle connection for a newcomer to take before the waiter
+    for connection in [held[0], *held[1:]]:
+        await pool.release(connection)
+    await pool.release(await later)
+    assert checked_out(client) == 0

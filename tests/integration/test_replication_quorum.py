@@ -25,10 +25,10 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from services.alerting.delivery.store import DeliveryStore, UnreplicatedError
 from services.ingest.store import ReportStore
 from shared import names
 from shared.store.connection import connect
+from shared.store.deliveries import Deliveries, UnreplicatedError
 from shared.store.groups import ensure_groups
 from shared.store.replication import ReplicaQuorum, run_replicated
 from tests.conftest import CITY_TOKENS
@@ -131,7 +131,7 @@ async def test_deliveries_are_not_claimed_for_sending_before_the_replica_holds_t
     primary: Redis, primary_and_replica: tuple[RedisServer, RedisServer]
 ) -> None:
     await primary.zadd(names.DELIVERIES_DUE_KEY, {"d-1": 100.0, "d-2": 101.0})
-    store = DeliveryStore(primary, retention_s=60, quorum=QUORUM)
+    store = Deliveries(primary, retention_s=60, quorum=QUORUM)
     with frozen(primary_and_replica[1]), pytest.raises(UnreplicatedError):
         await store.claim(now=200.0, lease_end=300.0, limit=10)
     # Handed back, due now: not leased away for the length of an attempt.

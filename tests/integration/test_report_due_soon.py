@@ -15,10 +15,10 @@ from redis.asyncio import Redis
 
 from services.alerting.delivery import fan_out
 from services.alerting.evaluator import Evaluator
-from services.ingest.subscriptions_store import SubscriptionStore
 from shared import names
 from shared.clock import fixed_clock
 from shared.domain.alerts import Severity, evaluate_alerts
+from shared.store.subscriptions import SubscriptionStore
 from shared.targets import load_targets
 from shared.wire_alerts import Subscription, SubscriptionFilters
 from tests.integration.test_delivery import delivery_settings, eventually, running_worker
@@ -41,10 +41,10 @@ async def test_a_citys_subscribers_get_the_reminder_as_one_info_delivery(
     store: Redis, receivers: dict[str, WebhookReceiver]
 ) -> None:
     settings = delivery_settings()
-    evaluator = Evaluator(
-        redis=store,
-        targets=load_targets(),
-        clock=fixed_clock(NOW),
+    evaluator = Evaluator.on_store(
+        store,
+        load_targets(),
+        fixed_clock(NOW),
         repeat_interval=timedelta(hours=4),
         resolve_hold=timedelta(0),
         rules=functools.partial(evaluate_alerts, due_soon_days=3),

@@ -110,10 +110,10 @@ async def build_state(store: Redis) -> list[str]:
     )
     assert await apply(store, applier, taken) == "rejected"
     assert await RedisSites(store).release(make_site(2, "qingdao").site_id) is not None
-    evaluator = Evaluator(
-        redis=store,
-        targets=load_targets(),
-        clock=fixed_clock(NOW),
+    evaluator = Evaluator.on_store(
+        store,
+        load_targets(),
+        fixed_clock(NOW),
         repeat_interval=timedelta(hours=4),
         resolve_hold=timedelta(0),
     )

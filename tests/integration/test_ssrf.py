@@ -16,7 +16,8 @@ import redis
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from services.ingest.subscriptions_store import SubscriptionStore
+from shared.store.deliveries import Deliveries
+from shared.store.subscriptions import SubscriptionStore
 from shared.wire_alerts import Subscription
 from shared.wire_deliveries import DeliveryRecord
 from tests.conftest import ADMIN_TOKEN
@@ -142,12 +143,12 @@ async def stored_subscription(store: Redis, url: str) -> Subscription:
 
 
 async def the_delivery(store: Redis) -> DeliveryRecord:
-    [record] = await SubscriptionStore(store).deliveries("sub_ssrf")
+    [record] = await Deliveries(store).recent("sub_ssrf")
     return record
 
 
 async def finished(store: Redis) -> bool:
-    found = await SubscriptionStore(store).deliveries("sub_ssrf")
+    found = await Deliveries(store).recent("sub_ssrf")
     return bool(found) and found[0].status != "pending"
 
 

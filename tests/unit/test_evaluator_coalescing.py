@@ -1,68 +1,65 @@
-"""A burst of evaluation requests shares the evaluations that start after each request."""
+"""The evaluator's own logic, on fakes of the store families (``tests/support/fakes.py``): a burst
+of requests shares evaluations, and the lifecycle it hands the alerts family is the domain's."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from services.alerting.evaluator import Evaluation, Evaluator
-from shared.clock import system_clock
+from services.alerting.evaluator import Evaluator
+from shared.clock import fixed_clock
+from shared.domain.alert_lifecycle import Event
+from shared.domain.alerts import Alert
+from shared.domain.state import CityState
+from shared.domain.targets import Targets
 from shared.targets import load_targets
+from tests.support.fakes import FakeAlertLedger, FakeCityStates
+
+NOW = datetime(2024, 10, 15, 4, 0, tzinfo=UTC)
+BEHIND = Alert({"alertname": "FiveGBehindPlan", "severity": "warning", "city": "jinan"})
 
 
-@dataclass
-class CountingEvaluator(Evaluator):
-    runs: int = 0
+def evaluator(states: FakeCityStates, ledger: FakeAlertLedger, produced: list[Alert]) -> Evaluator:
+    def rules(targets: Targets, _: dict[str, CityState], at: datetime) -> list[Alert]:
+        return list(produced)
 
-    async def _record(self, current: object, now: object) -> Evaluation:  # type: ignore[override]
-        self.runs += 1
-        await asyncio.sleep(0.01)
-        return Evaluation({}, [])
+    return Evaluator(
+        states,
+        ledger,
+        load_targets(),
+        fixed_clock(NOW),
+        repeat_interval=timedelta(hours=4),
+        resolve_hold=timedelta(0),
+        rules=rules,
+    )
 
 
 async def test_requests_waiting_behind_a_running_evaluation_share_the_next_one() -> None:
-    evaluator = CountingEvaluator(
-        redis=_NoRedis(),  # type: ignore[arg-type]
-        targets=load_targets(),
-        clock=system_clock(),
-        repeat_interval=timedelta(hours=4),
-        resolve_hold=timedelta(0),
-    )
-    await asyncio.gather(*(evaluator.evaluate() for _ in range(20)))
+    states = FakeCityStates(delay_s=0.01)
+    subject = evaluator(states, FakeAlertLedger(), [])
+    await asyncio.gather(*(subject.evaluate() for _ in range(20)))
     # the first runs; the 19 that waited behind it share one evaluation that started after them
-    assert evaluator.runs == 2
-    await evaluator.evaluate()
-    assert evaluator.runs == 3  # a later request always gets a fresh evaluation
+    assert states.reads == 2
+    await subject.evaluate()
+    assert states.reads == 3  # a later request always gets a fresh evaluation
 
 
-class _NoRedis:
-    """Redis with 16 cities that have reported nothing: just enough for read_city_states."""
+async def test_an_alert_is_notified_once_when_it_fires_and_once_when_it_resolves() -> None:
+    ledger, produced = FakeAlertLedger(), [BEHIND]
+    subject = evaluator(FakeCityStates(), ledger, produced)
 
-    def pipeline(self, transaction: bool = False) -> _NoPipeline:
-        return _NoPipeline()
+    fired = await subject.evaluate()
+    assert [(n.event, n.alert) for n in fired.notifications] == [(Event.FIRING, BEHIND)]
+    assert list(ledger.active) == [BEHIND.fingerprint]
 
-    def register_script(self, script: str) -> _NoScript:
-        return _NoScript()
+    again = await subject.evaluate()
+    assert again.notifications == []  # still firing, within the repeat interval: nothing new
 
-
-class _NoScript:
-    async def __call__(self, keys: list[str], args: list[str], client: _NoPipeline) -> None:
-        client.replies.append([[] for _ in keys])  # a city: one empty reply per key read
-
-
-class _NoPipeline:
-    def __init__(self) -> None:
-        self.replies: list[object] = []
-
-    async def __aenter__(self) -> _NoPipeline:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        pass
-
-    def hgetall(self, key: str) -> None:
-        self.replies.append({})  # the last-received hash
-
-    async def execute(self) -> list[object]:
-        return self.replies
+    produced.clear()
+    resolved = await subject.evaluate()
+    assert [(n.event, n.alert) for n in resolved.notifications] == [(Event.RESOLVED, BEHIND)]
+    assert ledger.active == {}
+    assert [[n.event for n in group] for group in ledger.entries] == [
+        [Event.FIRING],
+        [Event.RESOLVED],
+    ]

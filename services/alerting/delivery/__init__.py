@@ -1,7 +1,8 @@
 """Webhook delivery: one signed, retried POST per group of notifications and subscriber.
 
 ``fan_out`` turns an alerts-stream entry into pending deliveries (atomically with its XACK);
-``DeliveryWorker`` sends the due ones. Everything about a delivery lives in Redis.
+``DeliveryWorker`` sends the due ones. Everything about a delivery lives in Redis, kept by
+``shared.store.deliveries``.
 """
 
 from services.alerting.delivery.fanout import fan_out

@@ -12,15 +12,17 @@ from datetime import UTC, datetime
 
 import httpx
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 
 from services.alerting.delivery.backoff import RetryPolicy
 from services.alerting.delivery.metrics import DeliveryMetrics
 from services.alerting.delivery.signing import signed_headers
-from services.alerting.delivery.store import Claimed, DeliveryStore
+from shared.clock import wall_time
 from shared.dns import ResolutionError, resolve
 from shared.settings import Settings
+from shared.store.client import StoreClient
+from shared.store.deliveries import Claimed, Deliveries
 from shared.store.replication import ReplicaQuorum
+from shared.store.subscriptions import SubscriptionStore
 from shared.webhook_policy import AllowList, literal_address, refusal
 from shared.wire_alerts import Subscription
 from shared.wire_deliveries import Attempt
@@ -38,17 +40,18 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: StoreClient,
         http: httpx.AsyncClient,
         settings: Settings,
         *,
         registry: CollectorRegistry,
         concurrency: int = 32,
         poll_interval_s: float = 0.2,
-        wall_clock: Callable[[], float] = time.time,
+        wall_clock: Callable[[], float] = wall_time,
         jitter: Callable[[], float] = lambda: random.uniform(0.5, 1.0),
     ) -> None:
-        self._store = DeliveryStore(
+        self._subscriptions = SubscriptionStore(redis)
+        self._store = Deliveries(
             redis,
             RETENTION_S,
             ReplicaQuorum.for_client(settings.redis_min_replicas, settings.redis_timeout_s),
@@ -132,7 +135,7 @@ class DeliveryWorker:
             if claimed is None or claimed.record.status != "pending":
                 await self._store.forget(delivery_id)
                 return
-            subscription = await self._store.subscription(claimed.record.subscription_id)
+            subscription = await self._subscriptions.get(claimed.record.subscription_id)
             if subscription is None:
                 await self._store.record(
                     claimed, claimed.record.attempts, "dead", error="subscription deleted"

@@ -28,6 +28,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from shared import names
+from shared.clock import wall_time
 from shared.store.sites import calls
 from shared.store.sites.encoding import SiteFacts, version_from_v1
 from shared.store.sites.scripts import FUNCTIONS
@@ -154,7 +155,7 @@ async def migrate(
         names.SITES_FORMAT_KEY,
         names.SITE_OWNER_KEY,
         names.SITES_MIGRATION_KEY,
-        str(int(time.time())),
+        str(int(wall_time())),
         ",".join(v1_cities),
     )
     if _text(begun) == "live":

@@ -1,10 +1,19 @@
-"""The ingest's Redis operations on subscriptions and their recent deliveries."""
+"""The subscriptions family: webhook subscriptions and where each one's alerts start.
+
+Owns ``names.SUBSCRIPTIONS_KEY`` (id -> the subscription's JSON, its secret included: never
+returned by the API) and ``names.SUBSCRIPTION_ALERTS_FROM_KEY`` (id -> the alerts-stream entry of
+its creation). The ingest creates, lists and deletes subscriptions; the alerting service's fan-out
+and delivery worker read them. A subscription's deliveries belong to ``shared.store.deliveries``.
+"""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+import logging
+
+from pydantic import ValidationError
 
 from shared import names
+from shared.store.client import StoreClient
 from shared.wire_alerts import (
     ACTIVE_FIELD,
     STATE_FORMAT_FIELD,
@@ -12,14 +21,16 @@ from shared.wire_alerts import (
     TYPE_FIELD,
     Subscription,
 )
-from shared.wire_deliveries import HISTORY_CAP, DeliveryRecord
+
+log = logging.getLogger("pacer.store.subscriptions")
 
 # Stores the subscription and appends its creation to the alerts stream with the active alerts of
 # that instant, and records that entry's id as where the subscription's alerts start. The alerting
 # service's fan-out turns the entry into the subscription's first deliveries (the alerts active
 # now, as firing) and sends it only the notifications of later entries: in one step, so no
 # evaluation can fall between the snapshot and the start (a change missed or told twice). The
-# ingest never writes the delivery queue itself.
+# entry is encoded here, in Lua, because the snapshot must be read in the same step; its fields
+# are named by ``shared.wire_alerts`` and decoded by ``decode_alerts_entry``.
 # KEYS: 1 subscriptions, 2 active alerts, 3 alerts-state format, 4 alerts stream, 5 alerts-from.
 # ARGV: 1 id, 2 subscription JSON, 3 type field, 4 type, 5 subscription field, 6 format field,
 #       7 active field.
@@ -33,26 +44,19 @@ redis.call('HSET', KEYS[5], ARGV[1], entry)
 return entry
 """
 
-# Removes the subscription and its delivery history, and makes its pending deliveries due now:
-# the delivery worker then dead-letters them ("subscription deleted") instead of at their next
-# retry, which could be minutes away.
-# KEYS: 1 subscriptions, 2 the subscription's delivery ids, 3 deliveries due, 4 alerts-from.
-# ARGV: 1 id.
+# Removes the subscription and where its alerts start, in one step.
+# KEYS: 1 subscriptions, 2 alerts-from. ARGV: 1 id.
 _DELETE = r"""
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
   return 0
 end
-redis.call('HDEL', KEYS[4], ARGV[1])
-for _, delivery in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-  redis.call('ZADD', KEYS[3], 'XX', 'LT', 0, delivery)
-end
-redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 """
 
 
 class SubscriptionStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: StoreClient) -> None:
         self._redis = redis
         self._create = redis.register_script(_CREATE)
         self._delete = redis.register_script(_DELETE)
@@ -82,28 +86,23 @@ class SubscriptionStore:
         return Subscription.model_validate_json(raw) if raw else None
 
     async def all(self) -> list[Subscription]:
-        raw = await self._redis.hgetall(names.SUBSCRIPTIONS_KEY)
-        subscriptions = [Subscription.model_validate_json(doc) for doc in raw.values()]
-        return sorted(subscriptions, key=lambda s: (s.created_at, s.id))
+        """Every subscription, oldest first; one that does not read (written by a newer Pacer,
+        or damaged) is logged and left out rather than failing the whole list."""
+        found = []
+        for subscription_id, raw in (await self._redis.hgetall(names.SUBSCRIPTIONS_KEY)).items():
+            try:
+                found.append(Subscription.model_validate_json(raw))
+            except ValidationError:
+                log.error("subscription %s is not readable: skipped", subscription_id)
+        return sorted(found, key=lambda s: (s.created_at, s.id))
+
+    async def alerts_from(self) -> dict[str, str]:
+        """Subscription id -> the alerts-stream entry id of its creation."""
+        raw = await self._redis.hgetall(names.SUBSCRIPTION_ALERTS_FROM_KEY)
+        return {str(k): str(v) for k, v in raw.items()}
 
     async def delete(self, subscription_id: str) -> bool:
-        keys = [
-            names.SUBSCRIPTIONS_KEY,
-            names.subscription_deliveries_key(subscription_id),
-            names.DELIVERIES_DUE_KEY,
-            names.SUBSCRIPTION_ALERTS_FROM_KEY,
-        ]
+        """False if there was no such subscription. Its deliveries are the deliveries family's
+        to end (``Deliveries.end_for_subscription``), after this."""
+        keys = [names.SUBSCRIPTIONS_KEY, names.SUBSCRIPTION_ALERTS_FROM_KEY]
         return bool(await self._delete(keys=keys, args=[subscription_id]))
-
-    async def deliveries(
-        self, subscription_id: str, limit: int = HISTORY_CAP
-    ) -> list[DeliveryRecord]:
-        """The most recent deliveries, newest first (records already expired are skipped)."""
-        ids = await self._redis.lrange(
-            names.subscription_deliveries_key(subscription_id), 0, limit - 1
-        )
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for delivery_id in ids:
-                pipe.hgetall(names.delivery_key(str(delivery_id)))
-            found: list[dict[str, str]] = await pipe.execute()
-        return [DeliveryRecord.from_hash(fields) for fields in found if fields]

@@ -1,0 +1,127 @@
+"""The fakes of ``tests/support/fakes.py`` against the real families: the same assertions, run on
+each fake and on its family over a real redis-server. A unit test on a fake says something about
+Pacer only as long as these pass."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from shared import names
+from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
+from shared.domain.alerts import Alert
+from shared.store.alerts import AlertLedger, RedisAlertLedger
+from shared.store.state import CityStateReader, RedisCityStates
+from shared.wire_alerts import GroupNotified, decode_alerts_entry
+from tests.support.fakes import FakeAlertLedger, FakeCityStates, reported_nothing
+
+AT = datetime(2024, 10, 15, 4, 0, tzinfo=UTC)
+JINAN = Alert(
+    {"alertname": "FiveGBehindPlan", "severity": "warning", "program": "5g-2025", "city": "jinan"},
+    {"summary": "Jinan is behind plan", "actual": "120"},
+)
+QINGDAO = Alert(
+    {"alertname": "FiveGBehindPlan", "severity": "warning", "program": "5g-2025", "city": "qingdao"}
+)
+OVERDUE = Alert(
+    {"alertname": "ReportOverdue", "severity": "warning", "city": "jinan", "kind": "5g-sites"}
+)
+
+Entries = Callable[[], Awaitable[list[list[tuple[Event, str]]]]]
+"""What the alerts stream got: per entry (group), its notifications' events and fingerprints."""
+
+
+def fired(alert: Alert, at: datetime) -> Notification:
+    return Notification(Event.FIRING, alert, at, None, at)
+
+
+@pytest.fixture(params=["fake", "redis"])
+def ledger(request: pytest.FixtureRequest, store: Redis) -> tuple[AlertLedger, Entries]:
+    if request.param == "fake":
+        fake = FakeAlertLedger()
+
+        async def fake_entries() -> list[list[tuple[Event, str]]]:
+            return [[(n.event, n.alert.fingerprint) for n in group] for group in fake.entries]
+
+        return fake, fake_entries
+
+    async def stream_entries() -> list[list[tuple[Event, str]]]:
+        found = []
+        for _, fields in await store.xrange(names.ALERTS_STREAM):
+            entry = decode_alerts_entry(fields)
+            assert isinstance(entry, GroupNotified)
+            found.append([(n.event, n.alert.fingerprint) for n in entry.notifications])
+        return found
+
+    return RedisAlertLedger(store), stream_entries
+
+
+async def test_a_ledger_starts_empty_and_hands_the_next_step_exactly_what_it_stored(
+    ledger: tuple[AlertLedger, Entries],
+) -> None:
+    subject, _ = ledger
+    seen: list[dict[str, ActiveAlert]] = []
+    first = {
+        JINAN.fingerprint: ActiveAlert(JINAN, AT, AT),
+        OVERDUE.fingerprint: ActiveAlert(OVERDUE, AT - timedelta(days=2), AT, absent_since=AT),
+    }
+
+    def store_first(active: dict[str, ActiveAlert]) -> tuple[dict[str, ActiveAlert], list]:
+        seen.append(active)
+        return first, []
+
+    def look(active: dict[str, ActiveAlert]) -> tuple[dict[str, ActiveAlert], list]:
+        seen.append(active)
+        return active, []
+
+    assert (await subject.transition(store_first)).active == first
+    await subject.transition(look)
+    assert seen == [{}, first]
+
+
+async def test_a_ledger_drops_what_the_step_leaves_out_and_keeps_the_rest(
+    ledger: tuple[AlertLedger, Entries],
+) -> None:
+    subject, _ = ledger
+    both = {a.fingerprint: ActiveAlert(a, AT, AT) for a in (JINAN, QINGDAO)}
+    await subject.transition(lambda _: (both, []))
+    only_qingdao = {QINGDAO.fingerprint: both[QINGDAO.fingerprint]}
+    after = await subject.transition(lambda _: (only_qingdao, []))
+    assert after.active == only_qingdao
+    assert (await subject.transition(lambda active: (active, []))).active == only_qingdao
+
+
+async def test_a_ledger_appends_one_entry_per_group_with_its_notifications(
+    ledger: tuple[AlertLedger, Entries],
+) -> None:
+    subject, entries = ledger
+    notifications = [fired(JINAN, AT), fired(QINGDAO, AT), fired(OVERDUE, AT)]
+    active = {n.alert.fingerprint: ActiveAlert(n.alert, AT, AT) for n in notifications}
+    done = await subject.transition(lambda _: (active, notifications))
+    assert done.notifications == notifications
+    got = await entries()
+    # groups by alertname and program: both cities' FiveGBehindPlan in one entry, in given order
+    assert got == [
+        [(Event.FIRING, JINAN.fingerprint), (Event.FIRING, QINGDAO.fingerprint)],
+        [(Event.FIRING, OVERDUE.fingerprint)],
+    ]
+    await subject.transition(lambda current: (current, []))
+    assert len(await entries()) == 2  # a transition without notifications appends nothing
+
+
+@pytest.fixture(params=["fake", "redis"])
+def states(request: pytest.FixtureRequest, store: Redis) -> CityStateReader:
+    return FakeCityStates() if request.param == "fake" else RedisCityStates(store)
+
+
+async def test_a_city_that_reported_nothing_reads_as_an_empty_state(
+    states: CityStateReader,
+) -> None:
+    read = await states.read(["jinan", "qingdao"])
+    assert read == {"jinan": reported_nothing("jinan"), "qingdao": reported_nothing("qingdao")}
+    assert all(
+        state.sites_between(date(2024, 1, 1), date(2025, 12, 31)) == 0 for state in read.values()
+    )
