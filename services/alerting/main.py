@@ -37,6 +37,7 @@ from shared.store.client import StoreClient
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
 from shared.targets import load_targets
+from shared.wire import ProgressEvent
 
 log = logging.getLogger("pacer.alerting")
 PROGRESS_WORKERS = 64
@@ -103,7 +104,13 @@ def build_app(settings: Settings) -> Starlette:
 
     async def on_progress(message: RedisStreamMessage) -> None:
         _, fields = _fields(message)
-        with logs.report_context(fields.get("city", "?"), fields.get("report_id", "?")):
+        try:
+            event = ProgressEvent.from_fields(fields)
+            city, report_id = event.city, event.report_id
+        except (KeyError, ValueError):  # still a reason to evaluate: the state may have changed
+            log.warning("progress entry %s is not a progress event: evaluating anyway", fields)
+            city, report_id = "?", "?"
+        with logs.report_context(city, report_id):
             result = await evaluate()
             log.info(
                 "evaluated after the report: %d alerts active, %d notifications",

@@ -14,7 +14,8 @@ import pytest
 import redis
 
 from shared import names
-from shared.wire import ReportEnvelope
+from shared.domain.state import ReportKind
+from shared.wire import ProgressEvent, ReportEnvelope
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS
 from tests.support import sites as stored_sites
 from tests.support.processes import RedisServer, Service, wait_until
@@ -99,9 +100,10 @@ def test_a_killed_aggregator_loses_nothing_and_counts_nothing_twice(
     assert stored_sites.held(redis_client) == 10_000
     assert redis_client.xpending(names.REPORTS_STREAM, names.AGGREGATOR_GROUP)["pending"] == 0
     assert redis_client.xlen(names.DEAD_LETTER_STREAM) == 0
-    # one progress event per applied report, none twice
-    events = redis_client.xrange(names.PROGRESS_STREAM)
-    assert sorted(e[1]["report_id"] for e in events) == sorted(r for _, r in report_ids)
+    # one progress event per applied report, none twice, read as the alerting service reads it
+    events = [ProgressEvent.from_fields(f) for _, f in redis_client.xrange(names.PROGRESS_STREAM)]
+    assert sorted(e.report_id for e in events) == sorted(r for _, r in report_ids)
+    assert {(e.city, e.kind) for e in events} <= {(c, ReportKind.SITES) for c, _ in report_ids}
 
 
 def test_a_poison_entry_is_dead_lettered_after_n_attempts_and_does_not_block_the_rest(
