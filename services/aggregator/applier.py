@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from services.aggregator import scripts
 from shared import names
 from shared.domain.state import ReportKind
+from shared.store import indicators
 from shared.store.report_records import adopt_legacy_record
 from shared.store.sites import RedisSites, SitesStoreUpgradingError, calls
 from shared.store.sites.encoding import compact_version
@@ -134,9 +135,7 @@ class ReportApplier:
                 names.city_indicator_history_key(envelope.city),
                 names.city_indicator_readings_key(envelope.city),
             ]
-            args.append(report.as_of.isoformat())
-            for key, value in sorted(report.indicators.items()):
-                args += [key, repr(float(value))]
+            args += indicators.report_items(report)
             raw = await self._apply_gigabit(keys=keys, args=args)
         return _outcome(raw)
 

@@ -9,6 +9,7 @@ unchanged.
 
 from __future__ import annotations
 
+from shared.store import indicators
 from shared.store.sites import scripts as sites_scripts
 
 # Shared head: skip reports already finished (a redelivery), and hand back a report whose record
@@ -95,37 +96,17 @@ created, updated, unchanged = sites[2], sites[3], sites[4]
     + _TAIL
 )
 
-# Gigabit indicators. Own KEYS: 9 city indicators, 10 city indicator history (every value, in
-# arrival order: the record), 11 the winning reading per indicator and as_of (what is judged).
-# Own ARGV after the groups: as_of, then pairs (indicator, value text).
-# Stored value: "<version>\t<value>\t<as_of>\t<report_id>".
+# Gigabit indicators: the rule is the indicators family's (``shared.store.indicators``'s
+# ``gigabit_apply``, the same function the dry run's preview runs without writing); this script
+# makes it atomic with the report's record, its acknowledgement and its progress event.
+# Own KEYS: 9 city indicators, 10 city indicator history, 11 the winning reading per indicator and
+# as_of. Own items after the groups: ``indicators.report_items`` (as_of, then indicator, value).
 APPLY_GIGABIT = (
     _HEAD
+    + indicators.FUNCTIONS
     + r"""
-local as_of = ARGV[first_item]
-for i = first_item + 1, #ARGV, 2 do
-  local key, value = ARGV[i], ARGV[i + 1]
-  local reading = value .. '\t' .. as_of .. '\t' .. ARGV[1]
-  redis.call('RPUSH', KEYS[10], key .. '\t' .. reading)
-  local field = key .. '\t' .. as_of
-  local held = redis.call('HGET', KEYS[11], field)
-  if not held or version > string.match(held, '^([^\t]*)') then
-    redis.call('HSET', KEYS[11], field, version .. '\t' .. value .. '\t' .. ARGV[1])
-  end
-  local stored = redis.call('HGET', KEYS[9], key)
-  if not stored then
-    created = created + 1
-    redis.call('HSET', KEYS[9], key, version .. '\t' .. reading)
-  else
-    local stored_version, stored_value = string.match(stored, '^([^\t]*)\t([^\t]*)')
-    if version <= stored_version then
-      unchanged = unchanged + 1
-    else
-      if value == stored_value then unchanged = unchanged + 1 else updated = updated + 1 end
-      redis.call('HSET', KEYS[9], key, version .. '\t' .. reading)
-    end
-  end
-end
+local counts = gigabit_apply(9, 10, 11, first_item, version, ARGV[1], true)
+created, updated, unchanged = counts[1], counts[2], counts[3]
 """
     + _TAIL
 )

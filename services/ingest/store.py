@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from services.ingest import scripts
 from shared import names
 from shared.domain.state import ReportKind
+from shared.store.indicators import IndicatorStore, RedisIndicators
 from shared.store.replication import ReplicaQuorum, run_replicated
 from shared.store.report_records import adopt_legacy_record, receipt_score
 from shared.store.sites import RedisSites, Released, SitesStoreUpgradingError, SiteStore, calls
@@ -80,6 +81,7 @@ class ReportStore:
         (None: none). ``sites``: the sites family (None: the one in ``redis``)."""
         self._redis = redis
         self._sites = sites or RedisSites(redis)
+        self._indicators: IndicatorStore = RedisIndicators(redis)
         self._max_backlog = max_backlog
         self._max_sites = max_sites_per_city
         self._quorum = quorum or ReplicaQuorum()
@@ -218,26 +220,12 @@ class ReportStore:
         return await self._sites.release(site_id)
 
     async def preview(self, city: str, report: Report) -> ReportSummary:
-        """What applying the report now would do, writing nothing: for sites the aggregator's
-        own script in preview mode (``SiteStore.preview``)."""
+        """What applying the report now would do, writing nothing: the apply's own rules, run
+        by the families in preview mode (``SiteStore.preview``, ``IndicatorStore.preview``)."""
         if isinstance(report, SitesReport):
             return await self._sites.preview(city, report)
         assert isinstance(report, GigabitReport)
-        keys = sorted(report.indicators)
-        stored = await self._redis.hmget(names.city_indicators_key(city), keys) if keys else []
-        summary = ReportSummary()
-        for key, current in zip(keys, stored, strict=True):
-            if current is None:
-                summary.created += 1
-                continue
-            # "<version>\t<value>\t<as_of>\t<id>" (APPLY_GIGABIT): later or equal as_of wins
-            version, value = str(current).split("\t", 2)[:2]
-            incoming = repr(float(report.indicators[key]))
-            if report.as_of.isoformat() < version.split("/", 1)[0] or incoming == value:
-                summary.unchanged += 1
-            else:
-                summary.updated += 1
-        return summary
+        return await self._indicators.preview(city, report)
 
 
 def _record(fields: Mapping[Any, Any], name_owners: bool) -> ReportRecord:

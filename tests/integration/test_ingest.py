@@ -527,6 +527,34 @@ def test_a_dry_run_previews_the_summary_and_stores_nothing(
     assert api.get("/v1/reports/preview", headers=ADMIN).status_code == 404
 
 
+def test_a_gigabit_dry_run_previews_what_its_apply_then_does(
+    api: httpx.Client, redis_client: redis.Redis
+) -> None:
+    base = {"household_gigabit_coverage_pct": 90.0, "user_5g_share_pct": 30.0}
+    submit(api, "jinan", "gigabit", gigabit_report(base, report_id="g-base"), JINAN)
+    wait_applied(api, "g-base")
+    later = {
+        "household_gigabit_coverage_pct": 90,  # the same value: unchanged
+        "user_5g_share_pct": 31.5,  # a new value on a later as_of: updated
+        "bs_5g_per_10k": 20.0,  # never reported: created
+    }
+    body = gigabit_report(later, as_of="2024-07-14", report_id="g-later")
+    stored_before = redis_client.hgetall(names.city_indicators_key("jinan"))
+    answer = submit(api, "jinan", "gigabit", body, JINAN, dry_run="true")
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()["summary"]
+    assert preview == {"created": 1, "updated": 1, "unchanged": 1}
+    assert redis_client.hgetall(names.city_indicators_key("jinan")) == stored_before
+    # an older as_of never wins: all unchanged
+    older = gigabit_report({"user_5g_share_pct": 50.0}, as_of="2024-07-01", report_id="g-old")
+    old_preview = submit(api, "jinan", "gigabit", older, JINAN, dry_run="true").json()["summary"]
+    assert old_preview == {"created": 0, "updated": 0, "unchanged": 1}
+
+    submit(api, "jinan", "gigabit", body, JINAN)
+    applied = wait_applied(api, "g-later")
+    assert {k: applied["summary"][k] for k in ("created", "updated", "unchanged")} == preview
+
+
 def test_a_dry_run_of_an_invalid_report_returns_its_errors(
     api: httpx.Client, redis_client: redis.Redis
 ) -> None:
