@@ -68,6 +68,10 @@ SITE_OWNER_KEY = f"{PREFIX}:site-owner"
 """v1 layout, read only by the migration: hash site_id -> city id."""
 ENTRY_ERRORS_KEY = f"{PREFIX}:entry-errors"
 """Hash stream entry id -> the last error applying it (for the dead-letter reason)."""
+STATE_GENERATION_KEY = f"{PREFIX}:state-generation"
+"""Hash city -> a counter that every change to the city's judged state increments (the apply
+scripts, a site's release, the gigabit readings' upgrade): a reader that keeps parsed states
+(``shared.store.state.RedisCityStates``) reads again only the cities whose counter moved."""
 LAST_RECEIVED_KEY = f"{PREFIX}:last-received"
 """Hash "<city>|<kind>" -> epoch seconds of the latest applied report's receipt."""
 

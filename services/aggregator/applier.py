@@ -76,6 +76,7 @@ class ReportApplier:
             names.city_latest_as_of_key(envelope.city),
             names.city_period_received_key(envelope.city, envelope.kind),
             names.legacy_report_key(envelope.report_id),
+            names.STATE_GENERATION_KEY,
         ]
         progress_groups = names.STREAM_GROUPS[names.PROGRESS_STREAM]
         args = [

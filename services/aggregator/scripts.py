@@ -16,7 +16,8 @@ from shared.store.sites import scripts as sites_scripts
 # is still at its pre-v2 key (the applier moves it under the city, then runs the script again).
 # KEYS: 1 report, 2 reports stream, 3 progress stream, 4 city periods, 5 last-received,
 #       6 city latest as_of by kind, 7 city first receipt by period (this kind), 8 the report's
-#       pre-v2 record (``names.legacy_report_key``), then the kind's own keys.
+#       pre-v2 record (``names.legacy_report_key``), 9 the state generations
+#       (``names.STATE_GENERATION_KEY``), then the kind's own keys.
 # ARGV: 1 report_id, 2 city, 3 group, 4 entry id, 5 applied_at, 6 received epoch, 7 period,
 #       8 version, 9 kind, 10 last-received field, 11 number of progress groups, then the groups,
 #       then the kind's own items.
@@ -54,6 +55,8 @@ if tonumber(ARGV[6]) > previous then
 end
 redis.call('HSET', KEYS[1], 'status', 'applied', 'applied_at', ARGV[5],
   'created', created, 'updated', updated, 'unchanged', unchanged)
+-- the city's judged state changed (or may have): readers that keep parsed states read it again
+redis.call('HINCRBY', KEYS[9], ARGV[2], 1)
 redis.call('XACK', KEYS[2], ARGV[3], ARGV[4])
 if redis.call('EXISTS', KEYS[3]) == 0 then
   for i = 12, 11 + progress_groups do
@@ -67,8 +70,8 @@ return {'applied', created, updated, unchanged}
 
 # Sites: the rules are the sites family's (``shared.store.sites.scripts.sites_apply``, the same
 # function the dry run's preview runs without writing); this script makes them atomic with the
-# report's record, its acknowledgement and its progress event. Own KEYS: 9 rejected counts, then
-# from 10 the family's (``shared.store.sites.calls.apply_keys``); own items: the family's
+# report's record, its acknowledgement and its progress event. Own KEYS: 10 rejected counts, then
+# from 11 the family's (``shared.store.sites.calls.apply_keys``); own items: the family's
 # (``apply_args``).
 #
 # A report that names a site another city registered after the ingest accepted it (two cities
@@ -83,11 +86,11 @@ APPLY_SITES = (
     _HEAD
     + sites_scripts.FUNCTIONS
     + r"""
-local sites = sites_apply(9, first_item, true)
+local sites = sites_apply(10, first_item, true)
 if sites[1] == 'upgrading' then return {'upgrading'} end
 if sites[1] == 'rejected' then
   redis.call('HSET', KEYS[1], 'status', 'rejected', 'errors', cjson.encode(sites[2]))
-  redis.call('HINCRBY', KEYS[9], sites[4], 1)
+  redis.call('HINCRBY', KEYS[10], sites[4], 1)
   redis.call('XACK', KEYS[2], ARGV[3], ARGV[4])
   return {'rejected', sites[3]}
 end
@@ -99,13 +102,13 @@ created, updated, unchanged = sites[2], sites[3], sites[4]
 # Gigabit indicators: the rule is the indicators family's (``shared.store.indicators``'s
 # ``gigabit_apply``, the same function the dry run's preview runs without writing); this script
 # makes it atomic with the report's record, its acknowledgement and its progress event.
-# Own KEYS: 9 city indicators, 10 city indicator history, 11 the winning reading per indicator and
-# as_of. Own items after the groups: ``indicators.report_items`` (as_of, then indicator, value).
+# Own KEYS: 10 city indicators, 11 city indicator history, 12 the winning reading per indicator
+# and as_of. Own items after the groups: ``indicators.report_items`` (as_of, then indicator, value).
 APPLY_GIGABIT = (
     _HEAD
     + indicators.FUNCTIONS
     + r"""
-local counts = gigabit_apply(9, 10, 11, first_item, version, ARGV[1], true)
+local counts = gigabit_apply(10, 11, 12, first_item, version, ARGV[1], true)
 created, updated, unchanged = counts[1], counts[2], counts[3]
 """
     + _TAIL

@@ -20,7 +20,8 @@ from redis.asyncio import Redis
 
 from shared import names
 
-# KEYS: 1 the city's history list, 2 its readings hash. Builds the hash only if it is absent.
+# KEYS: 1 the city's history list, 2 its readings hash, 3 the state generations. ARGV: 1 the city.
+# Builds the hash only if it is absent.
 _BUILD = r"""
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local lines = redis.call('LRANGE', KEYS[1], 0, -1)
@@ -35,6 +36,7 @@ for position, line in ipairs(lines) do
     end
   end
 end
+if #lines > 0 then redis.call('HINCRBY', KEYS[3], ARGV[1], 1) end
 return #lines
 """
 
@@ -44,6 +46,10 @@ async def upgrade_indicator_readings(redis: Redis, cities: list[str]) -> int:
     build = redis.register_script(_BUILD)
     read = 0
     for city in cities:
-        keys = [names.city_indicator_history_key(city), names.city_indicator_readings_key(city)]
-        read += int(await build(keys=keys))
+        keys = [
+            names.city_indicator_history_key(city),
+            names.city_indicator_readings_key(city),
+            names.STATE_GENERATION_KEY,
+        ]
+        read += int(await build(keys=keys, args=[city]))
     return read

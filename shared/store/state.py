@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -96,20 +98,65 @@ class CityStateReader(Protocol):
         ...
 
 
-class RedisCityStates:
-    """Reads through ``read_city_states``, keeping the states it parsed (``ParsedStates``): made
-    for a reader that reads every city again and again, as the alerting service's evaluator."""
+FULL_READ_EVERY_S = 60.0
+"""How often ``RedisCityStates`` reads every city whatever the generations say: a bound on how
+long a change made without its generation (a hand edit, a writer that forgot) could go unseen."""
 
-    def __init__(self, redis: Redis) -> None:
+
+class RedisCityStates:
+    """Reads through ``read_city_states`` for a reader that reads every city again and again (the
+    alerting service's evaluator): only the cities whose state generation
+    (``names.STATE_GENERATION_KEY``) moved since its last read are read again, and every city at
+    least every ``full_read_every_s``. At 340 cities the state read was ~150 ms of Redis time an
+    evaluation (~250 us of Lua a city), though after one report one city has changed.
+
+    The generations are read before the states, so a change that lands between the two reads is
+    read again next time, never missed: the generation kept is never newer than the state kept.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        full_read_every_s: float = FULL_READ_EVERY_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._redis = redis
         self._parsed = ParsedStates()
+        self._kept: dict[tuple[str, str], tuple[str, CityState]] = {}
+        """(city, judging up to) -> (its generation when read, its state)."""
+        self._full_read_every_s = full_read_every_s
+        self._monotonic = monotonic
+        self._last_full_read: float | None = None
 
     async def read(
         self, cities: list[str], *, judging_up_to: date | None = None
     ) -> dict[str, CityState]:
-        return await read_city_states(
-            self._redis, cities, judging_up_to=judging_up_to, parsed=self._parsed
+        through = judging_up_to.isoformat() if judging_up_to else ""
+        generations = [
+            str(g or "0") for g in await self._redis.hmget(names.STATE_GENERATION_KEY, cities)
+        ]
+        now = self._monotonic()
+        if self._last_full_read is None or now - self._last_full_read >= self._full_read_every_s:
+            self._last_full_read = now
+            stale = list(cities)
+        else:
+            stale = [
+                city
+                for city, generation in zip(cities, generations, strict=True)
+                if self._kept.get((city, through), ("",))[0] != generation
+            ]
+        fresh = (
+            await read_city_states(
+                self._redis, stale, judging_up_to=judging_up_to, parsed=self._parsed
+            )
+            if stale
+            else {}
         )
+        for city, generation in zip(cities, generations, strict=True):
+            if city in fresh:
+                self._kept[(city, through)] = (generation, fresh[city])
+        return {city: self._kept[(city, through)][1] for city in cities}
 
 
 async def read_city_states(

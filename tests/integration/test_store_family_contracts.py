@@ -10,12 +10,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
+from services.aggregator.applier import ReportApplier
 from shared import names
 from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
 from shared.domain.alerts import Alert
+from shared.domain.state import CityState
+from shared.store import state as state_module
 from shared.store.alerts import AlertLedger, RedisAlertLedger
-from shared.store.state import CityStateReader, RedisCityStates
+from shared.store.sites import RedisSites
+from shared.store.state import CityStateReader, RedisCityStates, read_city_states
+from shared.wire import ReportEnvelope
 from shared.wire_alerts import GroupNotified, decode_alerts_entry
+from tests.support.applied import gigabit_envelope, site, sites_envelope
 from tests.support.fakes import FakeAlertLedger, FakeCityStates, reported_nothing
 
 AT = datetime(2024, 10, 15, 4, 0, tzinfo=UTC)
@@ -125,3 +131,83 @@ async def test_a_city_that_reported_nothing_reads_as_an_empty_state(
     assert all(
         state.sites_between(date(2024, 1, 1), date(2025, 12, 31)) == 0 for state in read.values()
     )
+
+
+# The real reader's own promise: it reads again only what changed, and misses no change. --------
+
+
+async def apply(store: Redis, envelope: ReportEnvelope) -> None:
+    """As the aggregator applies an entry: on the stream, delivered to its group, applied."""
+    entry_id = str(await store.xadd(names.REPORTS_STREAM, envelope.fields()))  # type: ignore[arg-type]
+    await store.xreadgroup(names.AGGREGATOR_GROUP, "test", {names.REPORTS_STREAM: ">"}, count=1)
+    assert (await ReportApplier(store).apply(envelope, entry_id, AT)).result == "applied"
+
+
+def june_sites(report_id: str, *site_ids: str) -> ReportEnvelope:
+    sites = [site(site_id, "2024-06-03") for site_id in site_ids]
+    return sites_envelope(
+        report_id,
+        "jinan",
+        period="2024-06",
+        as_of="2024-06-28",
+        received="2024-07-01T10:00:00+08:00",
+        sites=sites,
+    )
+
+
+async def test_the_reader_sees_every_applied_report_and_released_site_at_its_next_read(
+    store: Redis,
+) -> None:
+    reader = RedisCityStates(store)
+    cities = ["jinan", "qingdao"]
+    assert (await reader.read(cities))["jinan"].sites_by_day == {}
+    await apply(store, june_sites("r1", "JN-1", "JN-2"))
+    assert (await reader.read(cities))["jinan"].sites_by_day == {date(2024, 6, 3): 2}
+    await apply(
+        store,
+        gigabit_envelope(
+            "g1",
+            "jinan",
+            period="2024-06",
+            as_of="2024-06-28",
+            received="2024-07-01T10:00:00+08:00",
+            indicators={"user_5g_share_pct": 31.0},
+        ),
+    )
+    assert "user_5g_share_pct" in (await reader.read(cities))["jinan"].indicators
+    assert await RedisSites(store).release("JN-1") is not None
+    assert (await reader.read(cities))["jinan"].sites_by_day == {date(2024, 6, 3): 1}
+    assert (await reader.read(cities)) == await read_city_states(store, cities)
+
+
+async def test_the_reader_reads_again_only_the_cities_whose_generation_moved(
+    store: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = RedisCityStates(store)
+    cities = ["jinan", "qingdao", "zibo"]
+    await reader.read(cities)
+    asked: list[list[str]] = []
+    real = state_module.read_city_states
+
+    async def counting(redis: Redis, wanted: list[str], **options: object) -> dict[str, CityState]:
+        asked.append(list(wanted))
+        return await real(redis, wanted, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(state_module, "read_city_states", counting)
+    await reader.read(cities)
+    await apply(store, june_sites("r1", "JN-1"))
+    await reader.read(cities)
+    assert asked == [["jinan"]]  # nothing for the read with no change, then only Jinan
+
+
+async def test_a_change_made_without_its_generation_is_seen_within_the_full_read_interval(
+    store: Redis,
+) -> None:
+    clock = [0.0]
+    reader = RedisCityStates(store, full_read_every_s=60, monotonic=lambda: clock[0])
+    await reader.read(["jinan"])
+    await store.hset(names.city_site_days_key("jinan"), "2024-06-03", 5)  # a hand edit
+    clock[0] = 30.0
+    assert (await reader.read(["jinan"]))["jinan"].sites_by_day == {}
+    clock[0] = 60.0
+    assert (await reader.read(["jinan"]))["jinan"].sites_by_day == {date(2024, 6, 3): 5}

@@ -90,4 +90,5 @@ def release_keys(site_id: str, owner: str) -> list[str]:
         names.SITE_CITY_IDS_KEY,
         names.city_site_count_key(owner),
         names.city_site_days_key(owner),
+        names.STATE_GENERATION_KEY,
     ]

@@ -274,7 +274,7 @@ return sites_apply(0, 1, false)
 # it in service, that city's count of its commissioning day. The caller names the owner it
 # expects (the keys depend on it); "moved" hands back the actual owner to try again with.
 # KEYS: 1 format, 2 v1 owner index, 3 the site's bucket, 4 city ids, 5 the owner's site count,
-#       6 the owner's site-days. ARGV: 1 site_id, 2 expected owner.
+#       6 the owner's site-days, 7 the state generations. ARGV: 1 site_id, 2 expected owner.
 # Returns {'released', owner, 1 if it counted as in service else 0}, {'unknown'},
 # {'moved', owner} or {'upgrading'}.
 RELEASE = (
@@ -293,6 +293,7 @@ if string.sub(record, 1, 1) == 'i' then
   in_service = 1
   local day = sites_iso_day(sites_from_base62(string.sub(record, 2, 4)))
   if redis.call('HINCRBY', KEYS[6], day, -1) <= 0 then redis.call('HDEL', KEYS[6], day) end
+  redis.call('HINCRBY', KEYS[7], owner, 1)  -- the owner's judged state changed
 end
 return {'released', owner, in_service}
 """
