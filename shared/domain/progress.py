@@ -247,9 +247,7 @@ def province_site_counts(targets: Targets, states: dict[str, CityState]) -> Site
     """The sites of the cities of ``targets``, summed by day (what ``province_site_progress``
     judges), read through each city's running totals."""
     known = _known_states(targets, states)
-    return SummedCounts(
-        [state.site_counts for state in known], lambda: province_sites_by_day(known)
-    )
+    return SummedCounts([state.site_counts for state in known])
 
 
 def _known_states(targets: Targets, states: dict[str, CityState]) -> list[CityState]:

@@ -21,30 +21,30 @@ city_days = st.dictionaries(days, st.integers(min_value=1, max_value=5), max_siz
     st.lists(city_days, max_size=6),
     days,
     days,
-    st.integers(min_value=0, max_value=80),
+    st.integers(min_value=-3, max_value=80),
 )
 def test_summed_counts_answer_every_question_as_the_merged_series_does(
     cities: list[dict[date, int]], first: date, last: date, total: int
 ) -> None:
     states = [CityState(city=f"c{i}", sites_by_day=by_day) for i, by_day in enumerate(cities)]
     merged = DailyCounts(province_sites_by_day(states))
-    summed = SummedCounts([s.site_counts for s in states], lambda: province_sites_by_day(states))
+    summed = SummedCounts([s.site_counts for s in states])
     assert summed.through(last) == merged.through(last)
     assert summed.between(first, last) == merged.between(first, last)
     assert summed.day_reaching(first, total) == merged.day_reaching(first, total)
 
 
-def test_summed_counts_merge_the_days_only_when_asked_when_a_total_was_reached() -> None:
-    merges: list[int] = []
-    states = [CityState(city="a", sites_by_day={FIRST: 2}), CityState(city="b")]
-
-    def merge() -> dict[date, int]:
-        merges.append(1)
-        return province_sites_by_day(states)
-
-    summed = SummedCounts([s.site_counts for s in states], merge)
+def test_the_day_a_total_is_reached_is_a_day_some_city_commissioned_sites() -> None:
+    states = [
+        CityState(city="a", sites_by_day={FIRST: 2, FIRST + timedelta(days=9): 1}),
+        CityState(city="b", sites_by_day={FIRST + timedelta(days=4): 3}),
+        CityState(city="c"),
+    ]
+    summed = SummedCounts([s.site_counts for s in states])
     assert summed.between(FIRST, FIRST + timedelta(days=3)) == 2
-    assert merges == []
     assert summed.day_reaching(FIRST, 2) == FIRST
-    assert summed.day_reaching(FIRST, 3) is None
-    assert merges == [1]
+    assert summed.day_reaching(FIRST, 3) == FIRST + timedelta(days=4)
+    assert summed.day_reaching(FIRST, 6) == FIRST + timedelta(days=9)
+    assert summed.day_reaching(FIRST + timedelta(days=1), 4) == FIRST + timedelta(days=9)
+    assert summed.day_reaching(FIRST, 7) is None
+    assert SummedCounts([states[2].site_counts]).day_reaching(FIRST, 0) is None
