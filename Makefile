@@ -34,13 +34,16 @@ demo: install
 test: lint
 	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-lane-checks test-lane-systems
 
+# Each lane takes its test servers' ports from its own range (tests/support/processes.py,
+# PACER_TEST_PORTS), below the kernel's ephemeral ports: a port one lane found free is never
+# handed to the other.
 test-lane-checks: install
-	$(BIN)/pytest -q tests/unit
-	$(BIN)/pytest -q tests/integration
-	$(BIN)/pytest -q tests/ops
+	PACER_TEST_PORTS=20000-25999 $(BIN)/pytest -q tests/unit
+	PACER_TEST_PORTS=20000-25999 $(BIN)/pytest -q tests/integration
+	PACER_TEST_PORTS=20000-25999 $(BIN)/pytest -q tests/ops
 
 test-lane-systems: install
-	$(BIN)/pytest -q tests/e2e
+	PACER_TEST_PORTS=26000-31999 $(BIN)/pytest -q tests/e2e
 
 lint: install
 	$(BIN)/python tools/dependency_lock.py check

@@ -28,6 +28,7 @@ OTHER_VARIABLES = frozenset(
         "PACER_IMAGE_TAG",  # docker-compose.yml: the image to run
         "PACER_BENCH_RESULTS_DIR",  # bench: where results are written
         "PACER_SCREENSHOTS_DIR",  # the portal's browser tests: where screenshots go
+        "PACER_TEST_PORTS",  # make test: the ports a lane's test servers take (tests/support)
         "PACER_REVISION",  # the image build's argument (Dockerfile): the source revision
     }
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import socket
@@ -42,10 +43,33 @@ def stop_process(process: subprocess.Popen[bytes] | None, timeout: float = 10) -
         process.wait()
 
 
+PORTS_ENV = "PACER_TEST_PORTS"
+"""``<first>-<last>``: the ports this run may take (``make test`` gives each of its two lanes its
+own range, below the kernel's ephemeral ports). A port found free and then closed can be taken
+by anyone before the server binds it; with two suites at once, a lane's service once answered on
+a port the other lane had just been given, and a request meant for one server reached another.
+Without it, the kernel picks any free port."""
+_handed_out = itertools.count()
+_start = os.getpid() * 7919  # subprocesses of one lane (a benchmark) start elsewhere in its range
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    spec = os.environ.get(PORTS_ENV)
+    if not spec:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    first, last = (int(part) for part in spec.split("-"))
+    size = last - first + 1
+    for _ in range(size):
+        port = first + (_start + next(_handed_out)) % size
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use, or lingering: the next one
+                continue
+        return port
+    raise RuntimeError(f"no free port in {PORTS_ENV}={spec}")
 
 
 def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> None:
