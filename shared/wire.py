@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from shared.domain.state import ReportKind
@@ -127,18 +127,42 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
+def _properties_in_column_order(schema: dict[str, Any]) -> None:
+    """The published schema lists a site's properties in ``Site.COLUMNS``'s order (the fields are
+    declared in another, see ``Site``)."""
+    properties = schema["properties"]
+    schema["properties"] = {name: properties[name] for name in Site.COLUMNS}
+    schema["required"] = [name for name in Site.COLUMNS if name in schema.get("required", ())]
+
+
 class Site(_Body):
+    # Declared in name order, so that pydantic-core's own serialiser writes a site as canonical
+    # JSON (sorted keys): ``encode_submission`` dumps 10,000 sites in ~20 ms instead of ~90 ms
+    # through ``json``. People see ``COLUMNS``' order: templates, spreadsheets, the schema.
+    model_config = ConfigDict(json_schema_extra=_properties_in_column_order)
+
+    band: Annotated[SafeText, Field(min_length=1, max_length=32)] | None = None
+    commissioned_on: SinceRecords
+    district: Annotated[SafeText, Field(min_length=1, max_length=64)] | None = None
+    lat: Annotated[Number, _within(SHANDONG_LAT, "latitude"), _documented_bounds(SHANDONG_LAT)]
+    lon: Annotated[Number, _within(SHANDONG_LON, "longitude"), _documented_bounds(SHANDONG_LON)]
+    operator: Operator
     site_id: Annotated[
         str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
     ]
-    operator: Operator
     status: SiteStatus
-    commissioned_on: SinceRecords
-    lat: Annotated[Number, _within(SHANDONG_LAT, "latitude"), _documented_bounds(SHANDONG_LAT)]
-    lon: Annotated[Number, _within(SHANDONG_LON, "longitude"), _documented_bounds(SHANDONG_LON)]
-    district: Annotated[SafeText, Field(min_length=1, max_length=64)] | None = None
-    band: Annotated[SafeText, Field(min_length=1, max_length=32)] | None = None
 
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "site_id",
+        "operator",
+        "status",
+        "commissioned_on",
+        "lat",
+        "lon",
+        "district",
+        "band",
+    )
+    """The fields in the order people read them: a spreadsheet's columns, the schema's."""
     MOST_STRINGS: ClassVar[int] = 14
     """JSON strings a valid site holds at most: 8 names and 6 text values."""
 
@@ -157,6 +181,27 @@ class Site(_Body):
                 self.band or "",
             ]
         )
+
+
+_COLUMN_RANK = {name: rank for rank, name in enumerate(Site.COLUMNS)}
+
+
+def in_column_order(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """``errors`` (pydantic's, of a site, a list of sites or a report) with each site's problems
+    in ``Site.COLUMNS``' order, where its first one was. pydantic lists them in the order the
+    fields are declared (name order: see ``Site``); people read a site in its columns' order."""
+    first_of_site: dict[tuple[str | int, ...], int] = {}
+
+    def reading_order(numbered: tuple[int, ErrorDetails]) -> tuple[int, int]:
+        position, error = numbered
+        loc = error["loc"]
+        for cut, part in enumerate(loc):
+            if part in _COLUMN_RANK and (cut == 0 or isinstance(loc[cut - 1], int)):
+                site = first_of_site.setdefault(tuple(loc[:cut]), position)
+                return site, _COLUMN_RANK[str(part)]
+        return position, -1
+
+    return [error for _, error in sorted(enumerate(errors), key=reading_order)]
 
 
 class _Report(_Body):
@@ -309,19 +354,39 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 
 def encode_submission(city: str, kind: ReportKind, report: Report) -> tuple[str, str]:
-    """``(encode_payload(report), body_fingerprint(city, kind, report))`` from one serialisation.
+    """``(encode_payload(report), body_fingerprint(city, kind, report))``, the same texts from one
+    serialisation, and for a 5G report one by pydantic-core (``_canonical_payload``).
 
-    On a 10,000-site report each canonical dump costs about a fifth of the ingest's time, and the
-    two differ only by the body's ``"report_id"`` member: with sorted keys only ``as_of``,
-    ``indicators`` and ``period`` come before it, so it is the first ``,"report_id":"<id>"`` of
-    the text (inside a JSON string every quote is escaped, and an indicator's value is a number)."""
+    On a 10,000-site report each canonical dump through ``json`` costs about a fifth of the
+    ingest's time, and the two differ only by the body's ``"report_id"`` member: with sorted keys
+    only ``as_of``, ``indicators`` and ``period`` come before it, so it is the first
+    ``,"report_id":"<id>"`` of the text (inside a JSON string every quote is escaped, and an
+    indicator's value is a number)."""
     dump = _CANONICAL.encode
-    payload = dump(report.model_dump(mode="json", exclude_none=True))
+    payload = _canonical_payload(report)
     content = payload
     if report.report_id is not None:
         content = payload.replace(f',"report_id":{dump(report.report_id)}', "", 1)
     listed = f"[{dump(city)},{dump(str(kind))},{content}]"
     return payload, hashlib.sha256(listed.encode()).hexdigest()
+
+
+_SITES_JSON = TypeAdapter(list[Site])
+
+
+def _canonical_payload(report: Report) -> str:
+    """``encode_payload(report)``, the same text. A 5G report's sites are written by
+    pydantic-core (~20 ms for 10,000 against ~90 ms): ``Site`` declares its fields in name order,
+    and every value it can hold is written as ``json`` writes it (text of safe characters, ISO
+    dates, and floats inside Shandong's box, where both write the shortest repr).
+    ``tests/unit/test_wire_submission.py`` holds the two texts equal."""
+    if not isinstance(report, SitesReport):
+        return _CANONICAL.encode(report.model_dump(mode="json", exclude_none=True))
+    head = {"as_of": report.as_of.isoformat(), "period": report.period}
+    if report.report_id is not None:
+        head["report_id"] = report.report_id
+    sites = _SITES_JSON.dump_json(report.sites, exclude_none=True).decode()
+    return f'{_CANONICAL.encode(head)[:-1]},"sites":{sites}}}'
 
 
 @dataclass(frozen=True)

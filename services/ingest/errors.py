@@ -15,7 +15,7 @@ from starlette.routing import compile_path
 
 from shared.store.client import StoreUnavailable
 from shared.store.sites import SitesStoreUpgradingError
-from shared.wire import explain
+from shared.wire import explain, in_column_order
 
 Loc = Sequence[str | int]
 
@@ -155,7 +155,7 @@ def add_pydantic(
     if not errors.describing:
         errors.count(exc.error_count())
         return
-    for error in exc.errors(include_url=False):
+    for error in in_column_order(exc.errors(include_url=False)):
         loc = [*prefix, *at(error["loc"])]
         clearer = explain(error)
         code, message = clearer if clearer else (error["type"], error["msg"])

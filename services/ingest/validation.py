@@ -10,7 +10,8 @@ import math
 import threading
 from collections.abc import Generator
 from datetime import date, datetime
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -65,7 +66,7 @@ def parse_body(body: bytes, model: type[_Model], targets: Targets) -> Generator[
         else:
             add_pydantic(errors, exc)
         raise ApiError(422, errors) from exc
-    duplicates = duplicate_keys(body)
+    duplicates = duplicate_keys(body, kept=names_kept(parsed))
     if duplicates:
         raise ApiError(422, duplicates)
     return parsed
@@ -240,6 +241,41 @@ def check_report(
     return errors
 
 
+def names_kept(value: object) -> int:
+    """How many member names the JSON objects parsed into ``value`` kept, each counted once per
+    object: the fields each model was given (``model_fields_set``; extra names are errors, and no
+    report model fills a field its body did not name) and each dict's keys."""
+    if isinstance(value, BaseModel):
+        given = value.__pydantic_fields_set__
+        if _holds_objects(type(value)):
+            return len(given) + sum(names_kept(getattr(value, name)) for name in given)
+        return len(given)
+    if isinstance(value, dict):
+        return len(value) + sum(map(names_kept, value.values()))
+    if isinstance(value, list | tuple):
+        return sum(map(names_kept, value))
+    return 0
+
+
+@functools.cache
+def _holds_objects(model: type[BaseModel]) -> bool:
+    """Whether a field of ``model`` may hold a model, a dict or a list (a ``Site`` holds none)."""
+    return not all(_plain(field.annotation) for field in model.model_fields.values())
+
+
+def _plain(annotation: Any) -> bool:
+    if annotation in (str, int, float, bool, date, datetime, type(None)):
+        return True
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return True
+    if origin is Annotated:
+        return _plain(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return all(map(_plain, get_args(annotation)))
+    return False
+
+
 class _JsonObject(dict[str, Any]):
     """A parsed JSON object that remembers the names it held more than once."""
 
@@ -292,10 +328,15 @@ def _member_colons_at_most(body: bytes) -> int:
     return min(colons, sum(body.count(pair) for pair in _BEFORE_A_COLON))
 
 
-def duplicate_keys(body: bytes) -> list[ErrorItem]:
+def duplicate_keys(body: bytes, kept: int | None = None) -> list[ErrorItem]:
     """A name twice in one object (``{"lat": 99, "lat": 36.6}``): parsers disagree on which one
     counts (pydantic keeps the last), so the report is ambiguous and rejected. Runs on a body
-    the model already accepted, so it is valid JSON in UTF-8, of sane depth and numbers."""
+    the model already accepted, so it is valid JSON in UTF-8, of sane depth and numbers.
+    ``kept``: the names the parsed model kept (``names_kept``), if known."""
+    # Names kept <= members <= the bound: equal, no object can have repeated a name. From the
+    # parsed model this costs ~1 ms for 10,000 sites; parsing the body again costs ~38 ms.
+    if kept is not None and (kept == body.count(b":") or kept == _member_colons_at_most(body)):
+        return []
     try:
         names = _COLLECTOR.member_names(body)
     except (ValueError, RecursionError):

@@ -76,7 +76,7 @@ class Upload:
             rows = [[batch.columns.get(k, k), f"{v:g}"] for k, v in indicators.items()]
             return [("indicator", "indicator"), ("value", "value")], rows[:PREVIEW_ROWS]
         sites = batch.body["sites"][:PREVIEW_ROWS]
-        fields = [name for name in Site.model_fields if any(name in site for site in sites)]
+        fields = [name for name in Site.COLUMNS if any(name in site for site in sites)]
         columns = [(name, batch.columns.get(name, name)) for name in fields]
         return columns, [[str(site.get(name, "")) for name in fields] for site in sites]
 

@@ -34,9 +34,9 @@ from shared.wire import Site
 FORMATS = ("csv", "xlsx", "json", "ndjson")
 _SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".json": "json", ".ndjson": "ndjson"}
 _SUFFIXES[".jsonl"] = "ndjson"
-SITE_COLUMNS = tuple(Site.model_fields)
+SITE_COLUMNS = Site.COLUMNS
 REQUIRED_SITE_COLUMNS = tuple(
-    name for name, field in Site.model_fields.items() if field.is_required()
+    name for name in Site.COLUMNS if Site.model_fields[name].is_required()
 )
 MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024
 """A workbook is a zip: one that would unpack past this is refused before it is opened (a

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from shared.wire import Number, Site
+from shared.wire import Number, Site, in_column_order
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _errors_of(
 ) -> list[RowError]:
     """One RowError per pydantic error, its column named by ``name(field)``."""
     errors = []
-    for error in exc.errors(include_url=False):
+    for error in in_column_order(exc.errors(include_url=False)):
         field_name = ".".join(str(part) for part in error["loc"]) or None
         errors.append(RowError(row, name(field_name), error["msg"], error["type"], field_name))
     return errors

@@ -8,10 +8,11 @@ import asyncio
 import contextlib
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
+from redis.connection import HiredisRespSerializer
 from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
@@ -97,6 +98,27 @@ class SentinelReturningPool(SentinelConnectionPool, ReturningPool):
         await self.sentinel_manager.aclose()
 
 
+class _CPackedCommands:
+    """A connection that packs its commands with hiredis's C packer.
+
+    redis-py 8.1's asyncio connections pack every argument in Python (its sync ones use
+    hiredis): the 20,000 arguments of a 10,000-site accept or apply call cost ~22 ms of Python
+    against ~2.7 ms. ``HiredisRespSerializer`` is redis-py's own sync packer: the same bytes for
+    every str (UTF-8), bytes, int and float, and the same ``DataError`` for anything else."""
+
+    _packer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        packed: list[bytes] = self._packer.pack(*args)
+        return packed
+
+
+def _c_packed(pool: ConnectionPool) -> None:
+    """Makes the connections ``pool`` opens from now on ``_CPackedCommands``."""
+    base = pool.connection_class
+    pool.connection_class = type(f"CPacked{base.__name__}", (_CPackedCommands, base), {})
+
+
 def connect(url: str, *, timeout_s: float = 1.5) -> Redis:
     """A client for ``url`` (redis://, unix://, or redis+sentinel://) that answers or fails
     within ~``timeout_s`` (~twice that when every connection is busy: the wait for one, then the
@@ -111,6 +133,7 @@ def connect(url: str, *, timeout_s: float = 1.5) -> Redis:
         client = _sentinel_client(sentinel, options, timeout_s)
     else:
         client = Redis(connection_pool=ReturningPool.from_url(url, **options))
+    _c_packed(client.connection_pool)  # before its first connection
     client.auto_close_connection_pool = True  # aclose() closes the pool, as from_url's would
     return client
 

@@ -159,3 +159,30 @@ async def test_an_idle_connection_is_lent_without_the_pools_lock_and_a_waiter_co
         await pool.release(connection)
     await pool.release(await later)
     assert checked_out(client) == 0
+
+
+async def test_commands_packed_in_c_reach_redis_exactly_as_redis_py_packs_them(
+    server: RedisServer, client: redis.asyncio.Redis
+) -> None:
+    """The client packs with hiredis (redis-py's asyncio packer is pure Python): every kind of
+    argument a store call sends arrives as the bytes redis-py's own packer sends, in a call of
+    20,000 arguments as in a pipeline, and what redis-py refuses is refused before it is sent."""
+    assert type(client.connection_pool.make_connection()).__name__.startswith("CPacked")
+    values: list[str | int | float | bytes] = ["历下区", "a\tb", "", b"\x00\xff", 0, -7, 10**20]
+    values += [36.651, 0.1 + 0.2, 1e-7, 1e22, *(f"JN-{n:07d}" for n in range(20_000))]
+    keep = "for i, v in ipairs(ARGV) do redis.call('HSET', KEYS[1], i, v) end"
+    plain = redis.asyncio.Redis(port=server.port)  # redis-py's own (Python) packer
+    try:
+        await client.eval(keep, 1, "packed:c", *values)
+        await plain.eval(keep, 1, "packed:python", *values)
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.hset("packed:pipeline", mapping={str(i): v for i, v in enumerate(values, 1)})
+            await pipe.execute()
+        stored = [await plain.hgetall(k) for k in ("packed:c", "packed:pipeline")]
+        assert stored == [await plain.hgetall("packed:python")] * 2
+        assert len(stored[0]) == len(values)
+    finally:
+        await plain.aclose()
+    with pytest.raises(redis.DataError):
+        await client.set("packed:refused", True)  # type: ignore[arg-type]
+    assert await client.exists("packed:refused") == 0

@@ -1,7 +1,7 @@
 """``duplicate_keys`` (services/ingest/validation.py) finds exactly the repeated names that a
 parse keeping every name/value pair finds, wherever ":" and quotes sit in the body's strings and
 whatever whitespace surrounds its colons: its shortcut for bodies without a repeat must never
-hide one."""
+hide one; nor may the ingest's, from the names a parsed report kept."""
 
 from __future__ import annotations
 
@@ -10,8 +10,17 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
-from services.ingest.validation import duplicate_keys
+from services.ingest.errors import ApiError
+from services.ingest.validation import duplicate_keys, parse_body, run_now
+from shared.targets import load_targets
+from shared.wire import GigabitReport, SitesReport
+from shared.wire_alerts import SubscriptionRequest
+from tests.support.reports import gigabit_report, site, sites_report
+
+_TARGETS = load_targets()
+_INDICATORS = {indicator.key for indicator in _TARGETS.gigabit.indicators}
 
 # Few names, so objects often repeat one; names and strings full of what the shortcut counts.
 NAMES = st.sampled_from(["a", "b", ":", 'q":', "x :", "\\:", "\t:", "lat", "\u5386:"])
@@ -78,3 +87,55 @@ def test_duplicate_keys_finds_exactly_the_names_an_object_repeats(text: str) -> 
 def test_a_repeat_is_found_in_a_body_whose_strings_hold_colons() -> None:
     body = b'{"id":"x:y","a":1,"a":2,"s":"p : q"}'
     assert [(e.loc, e.code) for e in duplicate_keys(body)] == [(["body", "a"], "duplicate_key")]
+
+
+# The ingest's shortcut: the names the parsed report kept (``names_kept``) against the colons.
+_TEXT_WITH_COLONS = st.text(alphabet=':" \\ab\u5386', min_size=1, max_size=6)
+
+
+@st.composite
+def _valid_bodies(draw: st.DrawFn) -> tuple[type[BaseModel], Any]:
+    kind = draw(st.sampled_from(["sites", "gigabit", "subscription"]))
+    if kind == "sites":
+        sites = [
+            site(draw(st.sampled_from(["JN-1", "a:b", "x/y:z"])) + str(n))
+            | draw(st.fixed_dictionaries({}, optional={"district": _TEXT_WITH_COLONS}))
+            for n in range(draw(st.integers(0, 4)))
+        ]
+        return SitesReport, sites_report(*sites, report_id=draw(st.sampled_from(["r:1", "r1"])))
+    if kind == "gigabit":
+        keys = draw(st.lists(st.sampled_from(sorted(_INDICATORS)), min_size=1, unique=True))
+        return GigabitReport, gigabit_report({key: 1.5 for key in keys})
+    filters = draw(st.fixed_dictionaries({}, optional={"cities": st.just(["jinan"])}))
+    body = {"url": "https://hooks.example.com/a:b", "secret": "s:" + "x" * 20}
+    return SubscriptionRequest, body | ({"filters": filters} if filters is not None else {})
+
+
+@st.composite
+def _rendered(draw: st.DrawFn, value: Any) -> str:
+    """``value`` as JSON text in varied spacing, sometimes with one of an object's names twice."""
+    if isinstance(value, dict):
+        members = [(name, draw(_rendered(item))) for name, item in value.items()]
+        if members and draw(st.integers(0, 5)) == 0:
+            members.append(draw(st.sampled_from(members)))
+        return "{" + ",".join(f"{json.dumps(n)}{draw(SPACE)}:{v}" for n, v in members) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(draw(_rendered(item)) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=draw(st.booleans()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_parsed_body_is_refused_exactly_when_an_object_repeats_a_name(
+    data: st.DataObject,
+) -> None:
+    model, value = data.draw(_valid_bodies())
+    body = data.draw(_rendered(value)).encode()
+    expected = sorted(repeated_names(body), key=repr)
+    try:
+        run_now(parse_body(body, model, _TARGETS))
+        found: list[tuple[list[str | int], str]] = []
+    except ApiError as refused:
+        assert refused.status == 422
+        found = sorted(((e.loc, e.code) for e in refused.errors), key=repr)
+    assert found == expected
