@@ -96,6 +96,7 @@ def create_app(
             if rate_limit_rps > 0
             else None
         ),
+        lane=routes_reports.SubmitLane(app.exception_handlers),
     )
     install_docs(app)
     _publish_report_schemas(app)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +21,14 @@ from services.ingest.deadlines import RequestDeadlines
 from services.ingest.limits import BodyLimit, BodyTooLargeError
 from services.ingest.observability import RequestMetrics
 from services.ingest.ratelimit import RateLimiter
+
+
+class Lane(Protocol):
+    """Serves some requests itself, past the app's own layers (``routes_reports.SubmitLane``)."""
+
+    def route(self, scope: Scope) -> ASGIApp | None:
+        """The app for this request if the lane serves it, else None."""
+        ...
 
 
 class Gateway:
@@ -31,8 +40,12 @@ class Gateway:
         body_limit: BodyLimit,
         deadlines: RequestDeadlines,
         rate_limiter: RateLimiter | None = None,
+        lane: Lane | None = None,
     ) -> None:
+        """``lane``: the requests it serves go to it, every other one to ``app``; the gateway's
+        rules hold for both."""
         self.app = app
+        self.lane = lane
         self.metrics = metrics
         self.body_limit = body_limit
         self.deadlines = deadlines
@@ -76,6 +89,7 @@ class Gateway:
         )
 
     async def _run_within_deadlines(self, scope: Scope, exchange: _Exchange, body: bool) -> None:
+        app = (self.lane.route(scope) if self.lane is not None else None) or self.app
         deadlines = self.deadlines
         deadline = asyncio.timeout(
             deadlines.body_timeout_s if body else deadlines.handler_timeout_s
@@ -85,7 +99,7 @@ class Gateway:
         try:
             async with deadline:
                 try:
-                    await self.app(scope, exchange.receive, exchange.send)
+                    await app(scope, exchange.receive, exchange.send)
                 except BodyTooLargeError:
                     if exchange.status is None:
                         await self.body_limit.reject(exchange.send)

@@ -6,13 +6,14 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.ingest import routes_report_reads, routes_sites
 from services.ingest.auth import Principal, forbidden
@@ -225,6 +226,66 @@ class _SubmitRoute(APIRoute):
             return response
 
         return handle
+
+
+class SubmitLane:
+    """The two submit routes, served straight from the ``Gateway``.
+
+    Through the app, a report passed thirteen more ASGI layers of FastAPI's and Starlette's
+    (exception handling twice, exit stacks, three routers, the route's own wrappers) and every
+    message of its answer two more wrappers: about a tenth of a small report's CPU
+    (bench/NOTES-ingest-latency.md). What those layers did for these routes is done here: the
+    route and its path parameters in the scope (the request metrics label by the route), and the
+    app's exception handlers for what the handler raises (``errors.install_error_handlers``; an
+    exception without one propagates, to the app's 500). A request the lane does not serve
+    exactly (another method, a path it does not match, an app mounted under a root path) takes
+    the app's way, and its answers (405, 404) stay the router's."""
+
+    _PREFIX = "/v1/cities/"
+
+    def __init__(self, exception_handlers: Mapping[Any, Callable[..., Any]]) -> None:
+        """``exception_handlers``: the app's, by exception class (read when one is raised)."""
+        self._exception_handlers = exception_handlers
+        self._routes = {
+            route.path.removeprefix(self._PREFIX + "{city}/"): (route, route.get_route_handler())
+            for route in router.routes
+            if isinstance(route, _SubmitRoute)
+        }
+
+    def route(self, scope: Scope) -> ASGIApp | None:
+        """The app for this request if the lane serves it, else None."""
+        path: str = scope["path"]
+        if scope["method"] != "POST" or scope.get("root_path") or not path.startswith(self._PREFIX):
+            return None
+        city, _, rest = path[len(self._PREFIX) :].partition("/")
+        found = self._routes.get(rest)
+        if found is None or not city:
+            return None
+        route, handle = found
+
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["route"], scope["endpoint"] = route, route.endpoint
+            scope["path_params"] = {"city": city}
+            request = Request(scope, receive, send)
+            try:
+                response = await handle(request)
+            except Exception as exc:
+                on_error = self._on_error(exc)
+                if on_error is None:
+                    raise
+                response = await on_error(request, exc)
+                exc.__traceback__ = None  # the module's own ApiErrors are raised again and again
+            await response(scope, receive, send)
+
+        return serve
+
+    def _on_error(self, exc: Exception) -> Callable[..., Awaitable[Response]] | None:
+        for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None  # the app's 500, as through the app
+            if cls in self._exception_handlers:
+                return self._exception_handlers[cls]
+        return None
 
 
 def _dry_run(request: Request) -> bool:
