@@ -10,12 +10,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.ingest import scripts
 from shared import names
 from shared.domain.state import ReportKind
 from shared.store.indicators import IndicatorStore, RedisIndicators
 from shared.store.replication import ReplicaQuorum, run_replicated
-from shared.store.report_records import adopt_legacy_record, receipt_score
+from shared.store.reports import accept_script
+from shared.store.reports.records import adopt_legacy_record, receipt_score
 from shared.store.sites import RedisSites, Released, SitesStoreUpgradingError, SiteStore, calls
 from shared.wire import (
     GigabitReport,
@@ -85,8 +85,8 @@ class ReportStore:
         self._max_backlog = max_backlog
         self._max_sites = max_sites_per_city
         self._quorum = quorum or ReplicaQuorum()
-        self._accept = redis.register_script(scripts.ACCEPT)
-        self._page = redis.register_script(scripts.REPORT_PAGE)
+        self._accept = redis.register_script(accept_script.ACCEPT)
+        self._page = redis.register_script(accept_script.REPORT_PAGE)
 
     @property
     def max_backlog(self) -> int:
