@@ -9,7 +9,7 @@ counter in ``STATE_GENERATION_KEY``) and the ``PROGRESS_STREAM`` entry written a
 the apply; the rejection counts ``REPORTS_REJECTED_KEY``, the dead letters
 (``DEAD_LETTER_STREAM``) and the entries' last errors (``ENTRY_ERRORS_KEY``). Who touches them:
 
-- the ingest, through ``ReportStore`` (``intake``): the accept script (``accept_script``)
+- the ingest, through ``ReportIntake`` (``intake``): the accept script (``accept_script``)
   records a report and appends it to the reports stream in one step, after the sites family's
   ``sites_claims`` checks; the ingest reads the records, pages the city's index, previews and
   releases a site;
@@ -24,7 +24,7 @@ the apply; the rejection counts ``REPORTS_REJECTED_KEY``, the dead letters
 """
 
 from shared.store.reports.apply import UPGRADE_WAIT_S, Outcome, ReportApplier, entry_version
-from shared.store.reports.intake import Acceptance, ReportStore, SiteCheck
+from shared.store.reports.intake import Acceptance, ReportIntake, ReportStore, SiteCheck
 from shared.store.reports.records import (
     REJECTION_CODES,
     RejectedCount,
@@ -41,6 +41,7 @@ __all__ = [
     "Outcome",
     "RejectedCount",
     "ReportApplier",
+    "ReportIntake",
     "ReportStore",
     "SiteCheck",
     "UpgradeResult",
