@@ -100,7 +100,7 @@ def city_reports_key(city: str) -> str:
 
 LEGACY_REPORT_PATTERN = f"{PREFIX}:report:*"
 """Where Pacer before contract v2 kept every report's record, whatever its city; the start-up
-upgrade (``shared.store.report_records``) moves them under ``report_key``."""
+upgrade (``shared.store.reports.records``) moves them under ``report_key``."""
 
 
 def legacy_report_key(report_id: str) -> str:
@@ -121,7 +121,7 @@ def city_site_days_key(city: str) -> str:
 
 def city_indicators_key(city: str) -> str:
     """Hash indicator -> the current reading (latest as_of): tab-separated version, value, as_of,
-    report_id (see ``services.aggregator.scripts.APPLY_GIGABIT``)."""
+    report_id (see ``shared.store.reports.apply_scripts.APPLY_GIGABIT``)."""
     return f"{PREFIX}:city:{{{city}}}:gigabit"
 
 

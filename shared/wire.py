@@ -2,12 +2,13 @@
 
 How a report looks on HTTP and on the reports stream (``ReportEnvelope``, written by the ingest
 from Python), and how a progress event reads (``ProgressEvent``). A progress event is written in
-the same step as the apply, so by the aggregator's apply script (``services/aggregator/scripts.py``,
-its shared tail), which spells the same four fields; ``ProgressEvent.from_fields`` is what the
-alerting service reads them with, and the aggregator's fault test decodes what the script wrote.
-Alerts-stream entries are ``shared.wire_alerts``'s; how a site is stored is the sites family's
-(``shared.store.sites``). Checks that need no context (types, ranges, the bounding box) live
-here; checks against "now" or stored state are the ingest's.
+the same step as the apply, so by the aggregator's apply script
+(``shared/store/reports/apply_scripts.py``, its shared tail), which spells the same four fields;
+``ProgressEvent.from_fields`` is what the alerting service reads them with, and the aggregator's
+fault test decodes what the script wrote. Alerts-stream entries are ``shared.wire_alerts``'s;
+how a site is stored is the sites family's (``shared.store.sites``). Checks that need no context
+(types, ranges, the bounding box) live here; checks against "now" or stored state are the
+ingest's.
 """
 
 from __future__ import annotations
@@ -392,7 +393,7 @@ def _canonical_payload(report: Report) -> str:
 @dataclass(frozen=True)
 class ProgressEvent:
     """One entry of the progress stream: a report was applied. Written by the apply script's
-    XADD (``services/aggregator/scripts.py``): keep the two in step."""
+    XADD (``shared/store/reports/apply_scripts.py``): keep the two in step."""
 
     report_id: str
     city: str

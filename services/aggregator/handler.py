@@ -11,9 +11,9 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 
-from services.aggregator.applier import Outcome
 from shared.clock import Clock
 from shared.domain.targets import Targets
+from shared.store.reports import Outcome
 from shared.store.sites import SitesStoreUpgradingError
 from shared.wire import ReportEnvelope
 
@@ -25,7 +25,7 @@ class UnknownCityError(ValueError):
 
 
 class Applier(Protocol):
-    """What the handler needs of the store (``services.aggregator.applier.ReportApplier``)."""
+    """What the handler needs of the store (``shared.store.reports.apply.ReportApplier``)."""
 
     async def apply(self, envelope: ReportEnvelope, entry_id: str, now: datetime) -> Outcome: ...
 

@@ -12,7 +12,6 @@ from faststream import AckPolicy, StreamMessage
 from faststream.redis.annotations import RedisStreamMessage
 from starlette.applications import Starlette
 
-from services.aggregator.applier import ReportApplier
 from services.aggregator.handler import HandlerMetrics, ReportHandler
 from services.aggregator.maintenance import keep_streams_healthy
 from shared import logs, names, runtime_metrics
@@ -24,7 +23,7 @@ from shared.store.broker import stream_broker
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
 from shared.store.indicator_readings import upgrade_indicator_readings
-from shared.store.report_records import upgrade_report_records
+from shared.store.reports import ReportApplier, upgrade_report_records
 from shared.targets import load_targets
 
 log = logging.getLogger("pacer.aggregator")

@@ -29,7 +29,7 @@ from shared.domain.progress import (
 from shared.domain.state import CityState
 from shared.domain.targets import City, Targets
 from shared.runtime_metrics import runtime_families
-from shared.store.report_records import REJECTION_CODES
+from shared.store.reports import REJECTION_CODES
 
 
 def render(

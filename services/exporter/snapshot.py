@@ -12,7 +12,7 @@ from shared.domain.state import CityState
 from shared.domain.targets import Targets
 from shared.store.alerts import read_active_alerts
 from shared.store.client import StoreClient
-from shared.store.report_records import RejectedCount, read_rejected_counts
+from shared.store.reports import RejectedCount, read_rejected_counts
 from shared.store.state import read_city_states
 from shared.store.streams import StreamStats, read_stream_stats
 

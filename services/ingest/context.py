@@ -11,11 +11,11 @@ from starlette.types import Scope
 from services.ingest.auth import Principal, TokenBook
 from services.ingest.errors import ApiError
 from services.ingest.province_progress import shared_province_progress
-from services.ingest.store import ReportStore
 from shared.clock import Clock
 from shared.domain.targets import Targets
 from shared.shared_read import SharedRead
 from shared.store.client import StoreClient
+from shared.store.reports import ReportIntake
 from shared.webhook_policy import AllowList
 
 
@@ -24,7 +24,7 @@ class IngestContext:
     targets: Targets
     clock: Clock
     tokens: TokenBook
-    store: ReportStore
+    store: ReportIntake
     redis: StoreClient
     webhook_allow: AllowList = field(default_factory=AllowList)
     """Internal webhook destinations allowed anyway (``PACER_WEBHOOK_ALLOWED_HOSTS``)."""

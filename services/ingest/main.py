@@ -9,14 +9,13 @@ import sys
 from services.ingest.app import create_app
 from services.ingest.auth import TokenBook, TokensFileError
 from services.ingest.context import IngestContext
-from services.ingest.store import ReportStore
 from shared.runtime_metrics import service_registry
 from shared.serving import serve_http
 from shared.settings import Settings
 from shared.store.client import StoreClient
 from shared.store.connection import connect
 from shared.store.replication import ReplicaQuorum
-from shared.store.report_records import upgrade_report_records
+from shared.store.reports import ReportStore, upgrade_report_records
 from shared.targets import load_targets
 
 log = logging.getLogger("pacer.ingest")

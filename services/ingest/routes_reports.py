@@ -34,10 +34,10 @@ from services.ingest.errors import (
     replication_unconfirmed,
 )
 from services.ingest.observability import request_metrics
-from services.ingest.store import SiteCheck
 from services.ingest.validation import check_report, json_body
 from shared.domain.state import ReportKind
 from shared.logs import report_label
+from shared.store.reports import SiteCheck
 from shared.wire import (
     REPORT_MODELS,
     GigabitReport,

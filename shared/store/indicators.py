@@ -7,7 +7,7 @@ arrival order) and the winning reading per indicator and ``as_of``
 ``gigabit_apply`` writing; the ingest's dry run runs the same function writing nothing
 (``RedisIndicators.preview``); ``shared.store.state`` reads them for the judgement.
 
-A reading's version is ``<as_of>/<stream id>`` (``services.aggregator.applier.entry_version``):
+A reading's version is ``<as_of>/<stream id>`` (``shared.store.reports.apply.entry_version``):
 a later ``as_of`` wins, and of one ``as_of`` the later report. The value text is
 ``value_text``'s, so an equal value reads as unchanged.
 """

@@ -1,5 +1,6 @@
 """The apply script on reports of thousands of sites, on a real redis-server: it reads and writes
-in batches, so these pin down that batching changes no count (services/aggregator/scripts.py)."""
+in batches, so these pin down that batching changes no count
+(shared/store/reports/apply_scripts.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from services.aggregator.applier import Outcome, ReportApplier
 from shared import names
 from shared.domain.state import ReportKind
 from shared.store.groups import ensure_groups
+from shared.store.reports import Outcome, ReportApplier
 from shared.wire import ReportEnvelope
 from tests.support import sites as stored_sites
 from tests.support.processes import RedisServer

@@ -23,9 +23,9 @@ from starlette.staticfiles import StaticFiles
 from services.ingest.app import create_app
 from services.ingest.auth import TokenBook
 from services.ingest.context import IngestContext
-from services.ingest.store import ReportStore
 from shared import names
 from shared.clock import parse_clock
+from shared.store.reports import ReportStore
 from shared.targets import load_targets
 from tests.conftest import ADMIN_TOKEN, CITY_TOKENS, VIEWER_TOKEN
 from tests.support import sites as stored_sites

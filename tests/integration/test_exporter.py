@@ -23,7 +23,6 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.aggregator.applier import Outcome, ReportApplier
 from services.exporter.main import SCRAPE_MAX_AGE_S
 from shared import names
 from shared.domain.alert_lifecycle import ActiveAlert
@@ -31,6 +30,7 @@ from shared.domain.alerts import Alert
 from shared.domain.state import ReportKind
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
+from shared.store.reports import Outcome, ReportApplier
 from shared.wire import (
     GigabitReport,
     ReportEnvelope,

@@ -25,12 +25,12 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from services.ingest.store import ReportStore
 from shared import names
 from shared.store.connection import connect
 from shared.store.deliveries import Deliveries, UnreplicatedError
 from shared.store.groups import ensure_groups
 from shared.store.replication import ReplicaQuorum, run_replicated
+from shared.store.reports import ReportStore
 from tests.conftest import CITY_TOKENS
 from tests.integration.test_report_records import envelope
 from tests.support.processes import RedisServer, ingest_running, wait_until

@@ -10,11 +10,9 @@ from datetime import UTC, date, datetime
 import redis
 from redis.asyncio import Redis
 
-from services.aggregator.applier import ReportApplier
-from services.ingest.store import ReportStore
 from shared import names
 from shared.domain.state import ReportKind
-from shared.store.report_records import upgrade_report_records
+from shared.store.reports import ReportApplier, ReportStore, upgrade_report_records
 from shared.wire import ReportEnvelope, Site, SitesReport, encode_submission
 from tests.support import sites as stored_sites
 

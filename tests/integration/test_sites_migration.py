@@ -20,12 +20,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from services.aggregator.applier import ReportApplier
 from services.aggregator.handler import HandlerMetrics, ReportHandler
 from services.alerting.evaluator import Evaluator
-from services.ingest.store import ReportStore
 from shared import names
 from shared.clock import fixed_clock
+from shared.store.reports import ReportApplier, ReportStore
 from shared.store.sites import RedisSites, SitesStoreUpgradingError, StoredFacts, scripts
 from shared.store.sites.encoding import SiteFacts
 from shared.store.sites.migration import V1Site, migrate, write_v1

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from services.aggregator.applier import ReportApplier
 from shared import names
 from shared.domain.alert_lifecycle import ActiveAlert, Event, Notification
 from shared.domain.alerts import Alert
 from shared.domain.state import CityState
 from shared.store import state as state_module
 from shared.store.alerts import AlertLedger, RedisAlertLedger
+from shared.store.reports import ReportApplier
 from shared.store.sites import RedisSites
 from shared.store.state import CityStateReader, RedisCityStates, read_city_states
 from shared.wire import ReportEnvelope

@@ -11,11 +11,11 @@ import asyncio
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from services.aggregator.applier import ReportApplier
 from shared import names
 from shared.domain.state import ReportKind
 from shared.store.connection import connect
 from shared.store.groups import ensure_groups
+from shared.store.reports import ReportApplier
 from shared.wire import (
     GigabitReport,
     ReportEnvelope,

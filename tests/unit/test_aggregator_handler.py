@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.aggregator.applier import Outcome, entry_version
 from services.aggregator.handler import HandlerMetrics, ReportHandler, UnknownCityError
 from shared.clock import fixed_clock
 from shared.domain.state import ReportKind
+from shared.store.reports import Outcome, entry_version
 from shared.store.sites import SitesStoreUpgradingError
 from shared.targets import load_targets
 from shared.wire import ReportEnvelope

@@ -35,7 +35,7 @@ from shared.domain.alerts import AlertName, Severity
 from shared.domain.state import CityState, IndicatorReading, ReportKind
 from shared.domain.targets import Targets
 from shared.runtime_metrics import runtime_families
-from shared.store.report_records import RejectedCount
+from shared.store.reports import RejectedCount
 from shared.store.streams import GroupStats, StreamStats
 from shared.targets import load_targets
 

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from services.aggregator import scripts
 from shared import names
 from shared.domain.state import ReportKind
 from shared.store import indicators
-from shared.store.report_records import adopt_legacy_record
+from shared.store.reports import apply_scripts
+from shared.store.reports.records import adopt_legacy_record
 from shared.store.sites import RedisSites, SitesStoreUpgradingError, calls
 from shared.store.sites.encoding import compact_version
 from shared.wire import GigabitReport, ReportEnvelope, SitesReport
@@ -60,9 +60,9 @@ class ReportApplier:
         self._max_sites_per_city = max_sites_per_city
         self._upgrade_wait_s = upgrade_wait_s
         self._sites = RedisSites(redis)
-        self._apply_sites = redis.register_script(scripts.APPLY_SITES)
-        self._apply_gigabit = redis.register_script(scripts.APPLY_GIGABIT)
-        self._dead_letter = redis.register_script(scripts.DEAD_LETTER)
+        self._apply_sites = redis.register_script(apply_scripts.APPLY_SITES)
+        self._apply_gigabit = redis.register_script(apply_scripts.APPLY_GIGABIT)
+        self._dead_letter = redis.register_script(apply_scripts.DEAD_LETTER)
 
     def _head(
         self, envelope: ReportEnvelope, entry_id: str, as_of: str, period: str, now: datetime

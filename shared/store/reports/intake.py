@@ -1,21 +1,22 @@
 """The ingest's Redis operations: accept a report, check its sites, preview, read the records,
-release a site id."""
+release a site id. The ingest's routes depend on the ``ReportIntake`` Protocol; its composition
+root builds the ``ReportStore``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
-from services.ingest import scripts
 from shared import names
 from shared.domain.state import ReportKind
 from shared.store.indicators import IndicatorStore, RedisIndicators
 from shared.store.replication import ReplicaQuorum, run_replicated
-from shared.store.report_records import adopt_legacy_record, receipt_score
+from shared.store.reports import accept_script
+from shared.store.reports.records import adopt_legacy_record, receipt_score
 from shared.store.sites import RedisSites, Released, SitesStoreUpgradingError, SiteStore, calls
 from shared.wire import (
     GigabitReport,
@@ -63,7 +64,44 @@ class Acceptance:
     """For refused: the sites held elsewhere, or the count that takes the city over its limit."""
 
 
-__all__ = ["Acceptance", "Released", "ReportStore", "SiteCheck", "SitesStoreUpgradingError"]
+class ReportIntake(Protocol):
+    """What the ingest's routes need of the reports family (``ReportStore``)."""
+
+    @property
+    def max_backlog(self) -> int: ...
+
+    @property
+    def quorum(self) -> ReplicaQuorum: ...
+
+    async def accept(
+        self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str] = ()
+    ) -> Acceptance: ...
+
+    async def check_sites(self, city: str, site_ids: Sequence[str]) -> SiteCheck: ...
+
+    async def preview(self, city: str, report: Report) -> ReportSummary: ...
+
+    async def record(
+        self, city: str, report_id: str, *, name_owners: bool = False
+    ) -> ReportRecord | None: ...
+
+    async def page(
+        self, city: str, limit: int, before: str | None, *, name_owners: bool = False
+    ) -> ReportPage | None: ...
+
+    async def cities_with(self, report_id: str, cities: Sequence[str]) -> list[str]: ...
+
+    async def release_site(self, site_id: str) -> Released | None: ...
+
+
+__all__ = [
+    "Acceptance",
+    "Released",
+    "ReportIntake",
+    "ReportStore",
+    "SiteCheck",
+    "SitesStoreUpgradingError",
+]
 
 
 class ReportStore:
@@ -85,8 +123,8 @@ class ReportStore:
         self._max_backlog = max_backlog
         self._max_sites = max_sites_per_city
         self._quorum = quorum or ReplicaQuorum()
-        self._accept = redis.register_script(scripts.ACCEPT)
-        self._page = redis.register_script(scripts.REPORT_PAGE)
+        self._accept = redis.register_script(accept_script.ACCEPT)
+        self._page = redis.register_script(accept_script.REPORT_PAGE)
 
     @property
     def max_backlog(self) -> int:
