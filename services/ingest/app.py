@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.types import Receive, Scope, Send
 
 from services.ingest import (
     routes_alerts,
@@ -30,6 +32,32 @@ from shared.store.groups import ensure_groups
 from shared.wire import GigabitReport, SitesReport
 
 
+class IngestApp(FastAPI):
+    """The ingest's app: a report (``routes_reports.SubmitLane``) goes straight to a ``Gateway``
+    of its own; every other request through FastAPI's layers to the same ``Gateway`` rules
+    (shared metrics, rate limiter, deadlines and body limit) and its route.
+
+    The lane skips FastAPI's and Starlette's outer layers too (five more per request, each also
+    wrapping ``send`` or ``receive``). Their work for these routes: the app in the scope (set
+    here), and a 500 for an exception nothing handled (uvicorn answers the same plain 500 and
+    logs it, as the error middleware did)."""
+
+    front: Gateway | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self.front
+        if front is not None and scope["type"] == "http" and front.serves(scope):
+            scope["app"] = self
+            await front(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def pass_by(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The front gateway's app for what its lane does not serve (``__call__`` sends nothing
+        else to it)."""
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     ctx: IngestContext,
     max_body_bytes: int,
@@ -50,7 +78,7 @@ def create_app(
         yield
         await ctx.redis.aclose()
 
-    app = FastAPI(
+    app = IngestApp(
         title="Pacer ingest API",
         version="1",
         description="Cities submit gigabit and 5G-site reports; any token holder reads progress.",
@@ -82,7 +110,7 @@ def create_app(
     for route in health_routes(redis_readiness(ctx.redis), registry):
         app.router.routes.append(route)
     app.state.request_metrics = RequestMetrics(registry)
-    app.add_middleware(
+    gateway = functools.partial(
         Gateway,
         metrics=app.state.request_metrics,
         body_limit=BodyLimit(max_body_bytes),
@@ -96,8 +124,9 @@ def create_app(
             if rate_limit_rps > 0
             else None
         ),
-        lane=routes_reports.SubmitLane(app.exception_handlers),
     )
+    app.add_middleware(gateway)
+    app.front = gateway(app.pass_by, lane=routes_reports.SubmitLane(app.exception_handlers))
     install_docs(app)
     _publish_report_schemas(app)
     return app

@@ -5,7 +5,8 @@ One layer rather than four: each layer was a coroutine, a ``receive`` and a ``se
 every request and every message of its answer passed through, in and out (about a tenth of a
 report's CPU; bench/NOTES-ingest-latency.md). The rules themselves stay with their nouns:
 ``observability`` (metrics), ``ratelimit`` (buckets, callers, the 429), ``deadlines`` (the 408
-and 503 answers), ``limits`` (the 413).
+and 503 answers), ``limits`` (the 413). Reports meet a second instance of it, with the same
+collaborators, in front of FastAPI (``app.IngestApp``); its ``lane`` serves them.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class Gateway:
         self.body_limit = body_limit
         self.deadlines = deadlines
         self.rate_limiter = rate_limiter
+
+    def serves(self, scope: Scope) -> bool:
+        """Whether its lane serves this request."""
+        return self.lane is not None and self.lane.route(scope) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
