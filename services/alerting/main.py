@@ -24,7 +24,7 @@ from prometheus_client import Counter
 from starlette.applications import Starlette
 
 from services.alerting.alertmanager import AlertmanagerClient
-from services.alerting.delivery import DeliveryWorker, fan_out
+from services.alerting.delivery import DeliveryWorker, FanOut
 from services.alerting.evaluator import Evaluation, Evaluator
 from shared import logs, names, runtime_metrics
 from shared.consumers import restart_stopped_subscribers, subscribe_with_reclaimer
@@ -118,9 +118,11 @@ def build_app(settings: Settings) -> Starlette:
                 len(result.notifications),
             )
 
+    fan_out = FanOut(redis, settings)
+
     async def on_notification(message: RedisStreamMessage) -> None:
         entry_id, fields = _fields(message)
-        if await fan_out(redis, entry_id, fields, settings):
+        if await fan_out(entry_id, fields):
             worker.wake()  # due now: no need to wait for the worker's next poll
 
     subscribe_with_reclaimer(

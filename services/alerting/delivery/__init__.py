@@ -5,8 +5,8 @@
 ``shared.store.deliveries``.
 """
 
-from services.alerting.delivery.fanout import fan_out
+from services.alerting.delivery.fanout import FanOut, fan_out
 from services.alerting.delivery.metrics import DeliveryMetrics
 from services.alerting.delivery.worker import DeliveryWorker
 
-__all__ = ["DeliveryMetrics", "DeliveryWorker", "fan_out"]
+__all__ = ["DeliveryMetrics", "DeliveryWorker", "FanOut", "fan_out"]
