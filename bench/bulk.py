@@ -42,7 +42,7 @@ from bench.harness import (
 from bench.scale import raw_sites_key, stored_sites, used_memory
 from bench.synthetic import site_records, write_targets_file
 from shared import names
-from shared.store.sites.encoding import BUCKETS
+from shared.store.sites.encoding import BUCKETS, v1_record
 from shared.targets import load_targets
 from shared.wire import SitesReport
 
@@ -93,7 +93,7 @@ def run_baseline(client: redis.Redis, work: list[Upload]) -> float:
         pipe = client.pipeline(transaction=False)
         key = raw_sites_key(upload.city)
         for site in report.sites:
-            pipe.hset(key, site.site_id, site.record())
+            pipe.hset(key, site.site_id, v1_record(site))
         pipe.execute()
     return time.perf_counter() - started
 

@@ -164,24 +164,9 @@ class Site(_Body):
         "band",
     )
     """The fields in the order people read them: a spreadsheet's columns, the schema's."""
+
     MOST_STRINGS: ClassVar[int] = 14
     """JSON strings a valid site holds at most: 8 names and 6 text values."""
-
-    def record(self) -> str:
-        """The site's facts as v1 Pacer stored them (tab-separated, compared as a whole): what
-        the bulk benchmark's baseline writes and ``shared.store.sites.encoding.SiteFacts``
-        reproduces for the migration."""
-        return "\t".join(
-            [
-                self.status,
-                self.commissioned_on.isoformat(),
-                self.operator,
-                repr(self.lat),
-                repr(self.lon),
-                self.district or "",
-                self.band or "",
-            ]
-        )
 
 
 _COLUMN_RANK = {name: rank for rank, name in enumerate(Site.COLUMNS)}

@@ -26,7 +26,7 @@ from shared import names
 from shared.clock import fixed_clock
 from shared.store.reports import ReportApplier, ReportStore
 from shared.store.sites import RedisSites, SitesStoreUpgradingError, StoredFacts, scripts
-from shared.store.sites.encoding import SiteFacts
+from shared.store.sites.encoding import SiteFacts, v1_record
 from shared.store.sites.migration import V1Site, migrate, write_v1
 from shared.store.state import read_city_states
 from shared.targets import load_targets
@@ -209,10 +209,10 @@ async def test_a_v1_store_migrated_keeps_every_progress_record_alert_and_site(
     await to_v1(store, before["sites"])
     family = RedisSites(store)
     assert await family.layout() == "1"
-    # v1's own text, as Site.record() and the version of v1's applier made it
+    # v1's own text, as v1_record() and the version of v1's applier made it
     jinan_1 = make_site(100, "jinan")
     stored_v1 = await store.hget(names.city_sites_key("jinan"), jinan_1.site_id)
-    assert stored_v1.split("\t", 1)[1] == jinan_1.record()
+    assert stored_v1.split("\t", 1)[1] == v1_record(jinan_1)
     assert stored_v1.startswith("2024-06-30/")
 
     run_pacer_migrate(pacer_env)
@@ -376,7 +376,7 @@ async def test_ids_claimed_without_a_record_or_recorded_without_an_owner_are_kep
     await write_v1(store, [V1Site(recorded.site_id, "jinan", version, SiteFacts.of(recorded))])
     await store.hset(names.SITE_OWNER_KEY, "QD-CLAIMED", "qingdao")
     await store.hset(
-        names.city_sites_key("jinan"), "JN-ORPHAN", f"{version}\t{make_site(2, 'jinan').record()}"
+        names.city_sites_key("jinan"), "JN-ORPHAN", f"{version}\t{v1_record(make_site(2, 'jinan'))}"
     )
 
     assert (await migrate(store, batch=1)).outcome == "finished"

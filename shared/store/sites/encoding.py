@@ -2,8 +2,8 @@
 
 v1 (Pacer up to December 2026): ``names.city_sites_key(city)`` hash site_id ->
 ``"<version>\\t<record>"`` with version ``"<as_of>/<15-digit ms>-<10-digit seq>"`` and record
-``Site.record()`` (tab-separated status, commissioned_on, operator, repr(lat), repr(lon), district,
-band), plus ``names.SITE_OWNER_KEY`` site_id -> city. 259-280 B of Redis per site.
+``v1_record(site)`` (tab-separated status, commissioned_on, operator, repr(lat), repr(lon),
+district, band), plus ``names.SITE_OWNER_KEY`` site_id -> city. 259-280 B of Redis per site.
 
 v2 (compact): one field per site in a bucket hash ``names.site_bucket_key(bucket_of(site_id))``,
 value ``<owner><version><record>``, every part printable ASCII so Lua compares them as strings:
@@ -29,6 +29,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 from shared.wire import EARLIEST_DAY, SHANDONG_LAT, SHANDONG_LON, Site
 
@@ -180,6 +181,41 @@ def site_core(status: str, commissioned_on: date, operator: str, lat: float, lon
     )
 
 
+class _Facts(Protocol):
+    """What a v1 record holds: a wire ``Site`` or a ``SiteFacts``."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def commissioned_on(self) -> date: ...
+    @property
+    def operator(self) -> str: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lon(self) -> float: ...
+    @property
+    def district(self) -> str | None: ...
+    @property
+    def band(self) -> str | None: ...
+
+
+def v1_record(site: _Facts) -> str:
+    """A site's facts as v1 Pacer stored them (tab-separated, compared as a whole): what the
+    migration reads and writes back, and what the bulk benchmark's baseline writes."""
+    return "\t".join(
+        [
+            site.status,
+            site.commissioned_on.isoformat(),
+            site.operator,
+            repr(site.lat),
+            repr(site.lon),
+            site.district or "",
+            site.band or "",
+        ]
+    )
+
+
 @dataclass(frozen=True)
 class SiteFacts:
     """A site's facts as a report states them (the wire ``Site`` without its id)."""
@@ -205,18 +241,8 @@ class SiteFacts:
         )
 
     def v1_record(self) -> str:
-        """What ``Site.record`` makes of these facts (v1's stored record)."""
-        return "\t".join(
-            [
-                self.status,
-                self.commissioned_on.isoformat(),
-                self.operator,
-                repr(self.lat),
-                repr(self.lon),
-                self.district or "",
-                self.band or "",
-            ]
-        )
+        """v1's stored record of these facts."""
+        return v1_record(self)
 
     @classmethod
     def from_v1_record(cls, record: str) -> SiteFacts:

@@ -14,7 +14,7 @@ answers 5G-site reports, their dry runs and releases 503 with Retry-After (gigab
 every read go on), and the aggregator holds the 5G reports already accepted until v2 is live.
 
 ``write_v1`` is the v1 writer kept for tests and the benchmark: it stores sites exactly as v1
-Pacer did (version text, ``Site.record`` text, owner index).
+Pacer did (version text, ``encoding.v1_record`` text, owner index).
 """
 
 from __future__ import annotations
