@@ -75,7 +75,8 @@ class Run:
 
 def _site(city: str, n: int) -> tuple[str, str, str]:
     """(site_id, JSON object, stored record) of one synthetic site; the record is what
-    ``shared.store.sites.encoding.v1_record`` makes of the JSON, so both runs store the same bytes."""
+    ``shared.store.sites.encoding.v1_record`` makes of the JSON, so both runs store the same
+    bytes."""
     site_id = f"{city}-{n:07d}"
     operator = OPERATORS[n % len(OPERATORS)]
     lat = round(34.4 + (n * 0.000137) % 4.0, 6)
