@@ -5,11 +5,15 @@ it works around, so it fails if the library changes under it."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+import redis.asyncio.connection
 
 from shared.health import redis_readiness
 from shared.store.connection import connect
@@ -167,7 +171,7 @@ async def test_commands_packed_in_c_reach_redis_exactly_as_redis_py_packs_them(
     """The client packs with hiredis (redis-py's asyncio packer is pure Python): every kind of
     argument a store call sends arrives as the bytes redis-py's own packer sends, in a call of
     20,000 arguments as in a pipeline, and what redis-py refuses is refused before it is sent."""
-    assert type(client.connection_pool.make_connection()).__name__.startswith("CPacked")
+    assert type(client.connection_pool.make_connection()).__name__.startswith("Lean")
     values: list[str | int | float | bytes] = ["历下区", "a\tb", "", b"\x00\xff", 0, -7, 10**20]
     values += [36.651, 0.1 + 0.2, 1e-7, 1e22, *(f"JN-{n:07d}" for n in range(20_000))]
     keep = "for i, v in ipairs(ARGV) do redis.call('HSET', KEYS[1], i, v) end"
@@ -186,3 +190,36 @@ async def test_commands_packed_in_c_reach_redis_exactly_as_redis_py_packs_them(
     with pytest.raises(redis.DataError):
         await client.set("packed:refused", True)  # type: ignore[arg-type]
     assert await client.exists("packed:refused") == 0
+
+
+async def test_a_command_redis_does_not_take_fails_within_the_timeout(
+    server: RedisServer, client: redis.asyncio.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands are handed to the socket without redis-py's task per write: a small one goes at
+    once, and what the socket does not take (here 8 MB to a stopped Redis) is still waited for
+    within the timeout, and the connection dropped rather than lent again with half a command in
+    it. (As with redis-py's own path, the transport still flushes what it had taken once Redis
+    reads again, so the command may yet run: Pacer's writes are idempotent for that reason.)"""
+    waits: list[float] = []
+    wait_for = asyncio.wait_for
+
+    def counted(awaitable: Any, timeout: float | None) -> Any:
+        waits.append(timeout or 0)
+        return wait_for(awaitable, timeout)
+
+    monkeypatch.setattr(redis.asyncio.connection.asyncio, "wait_for", counted)
+    await asyncio.gather(*(client.set(f"small:{n}", "1") for n in range(100)))
+    assert waits == []  # no task per write
+    big = "x" * (8 << 20)
+    server.process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(redis.exceptions.TimeoutError):
+            await client.set("big", big)
+        assert time.monotonic() - started < 2.5  # the write's timeout (1 s), then the drop
+        assert waits == [1.0]  # the rest of the write, waited for by redis-py's path
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+    assert checked_out(client) == 0
+    assert await client.set("after", "2") is True  # a fresh connection, not the half-sent one
+    assert await client.get("after") == "2"

@@ -11,6 +11,8 @@ instances cannot both slip past the bound. ``lag`` is nil when Redis cannot tell
 with XDEL, which Pacer never does) and absent before Redis 7.0; the script then counts every entry
 still in the stream: an overestimate by at most what the aggregator acknowledged since its last
 trim (every 10 s), never an underestimate, since trimming keeps every entry a group still needs.
+For the same reason no group's backlog exceeds the stream's length: a stream shorter than the
+bound is not looked into (``backlog`` is then 0).
 
 Sites: a 5G report is refused before anything else when one of its sites is registered to
 another city (the sites family's ``sites_claims``, the check the aggregator applies with), with
@@ -112,7 +114,9 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
   for i = 12, 11 + groups do
     redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[i], '0', 'MKSTREAM')
   end
-elseif max_backlog > 0 then
+elseif max_backlog > 0 and redis.call('XLEN', KEYS[2]) >= max_backlog then
+  -- No group can be further behind than the stream is long (see the docstring), so a stream
+  -- shorter than the bound needs no XINFO: the common case, the aggregator trimming behind it.
   local length = nil
   for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[2])) do
     local pending, lag = 0, false
