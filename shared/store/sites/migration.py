@@ -82,15 +82,7 @@ for i = 6 + word_count, #ARGV do
   site = site + 1
   if redis.call('HEXISTS', bucket, id) == 0 then
     local value = city_id .. body
-    if body ~= '' then
-      local suffix = suffixes[refs]
-      if not suffix then
-        local district, band = string.match(refs, '^([^,]*),(.*)$')
-        suffix = (word_ids[tonumber(district)] or '') .. ',' .. (word_ids[tonumber(band)] or '')
-        suffixes[refs] = suffix
-      end
-      value = value .. suffix
-    end
+    if body ~= '' then value = value .. sites_word_suffix(suffixes, word_ids, refs) end
     redis.call('HSET', bucket, id, value)
     moved = moved + 1
     if flag == '1' then indexed = indexed + 1 end

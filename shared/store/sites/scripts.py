@@ -110,6 +110,19 @@ local function sites_intern(words_key, texts, writing)
   return ids
 end
 
+-- A record's district and band suffix, "<district id>,<band id>", from its word references
+-- "<district index>,<band index>" (1-based into word_ids, empty when absent); made once per
+-- distinct references and kept in ``made``.
+local function sites_word_suffix(made, word_ids, refs)
+  local suffix = made[refs]
+  if not suffix then
+    local district, band = string.match(refs, '^([^,]*),(.*)$')
+    suffix = (word_ids[tonumber(district)] or '') .. ',' .. (word_ids[tonumber(band)] or '')
+    made[refs] = suffix
+  end
+  return suffix
+end
+
 -- The stored values of the sites, KEYS[first_key + j - 1] being the bucket of ids[j].
 local function sites_lookup(first_key, ids)
   local stored = {}
@@ -217,13 +230,7 @@ local function sites_apply(k, a, writing)
   for j = 1, #ids do
     local site = ids[j]
     local refs = refs_of[j]
-    local suffix = suffixes[refs]
-    if not suffix then
-      local district, band = string.match(refs, '^([^,]*),(.*)$')
-      suffix = (word_ids[tonumber(district)] or '') .. ',' .. (word_ids[tonumber(band)] or '')
-      suffixes[refs] = suffix
-    end
-    local record = cores[j] .. suffix
+    local record = cores[j] .. sites_word_suffix(suffixes, word_ids, refs)
     local previous = stored[j]
     if seen[site] then
       -- listed twice in one report: the second copy has the same version, so it changes nothing
