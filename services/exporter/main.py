@@ -41,9 +41,9 @@ def build_app(settings: Settings) -> Starlette:
         snapshot = await read_snapshot(redis, targets)
         return render(exposition, targets, snapshot, clock.now())
 
-    # Scrapes within SCRAPE_MAX_AGE_S share one read and one rendering. Each reading Redis on its own,
-    # 300 concurrent scrapes held a pool connection apiece and 198 waited past the pool's
-    # timeout into a 503 (issue 11).
+    # Scrapes within SCRAPE_MAX_AGE_S share one read and one rendering. Each reading Redis on
+    # its own, 300 concurrent scrapes held a pool connection apiece and 198 waited past the
+    # pool's timeout into a 503 (issue 11).
     scrapes = SharedRead(scrape, max_age_s=SCRAPE_MAX_AGE_S)
 
     async def metrics(_: Request) -> Response:
