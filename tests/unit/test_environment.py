@@ -47,6 +47,20 @@ def test_a_bad_value_is_named_by_the_variable_as_typed_with_its_value() -> None:
     assert mistakes({"pacer_api_port": "abc"})[0].startswith("pacer_api_port='abc': ")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://:s3cret@h1:26379,h2:26379",
+        "redis+sentinel://pacer:s3cret@h1:26379/",
+        "redis+sentinel://pacer:s3%2Fcr:et@h1:26379/mymaster/zero",
+    ],
+)
+def test_a_bad_url_is_shown_without_its_password(url: str) -> None:
+    (line,) = mistakes({"PACER_REDIS_URL": url})
+    assert "s3" not in line
+    assert line.startswith("PACER_REDIS_URL='redis+sentinel://") and ":***@h1:26379" in line
+
+
 def test_every_mistake_is_a_line_of_its_own() -> None:
     lines = mistakes({"PACER_API_PORT": "x", "PACER_CLOCK": "tomorrow", "PACER_LOG_FORMAT": "xml"})
     assert [line.split("=", 1)[0] for line in lines] == [
