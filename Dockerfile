@@ -40,7 +40,8 @@ ENV PATH=/opt/pacer/bin:$PATH \
     PACER_BIND=0.0.0.0
 
 USER 10001:10001
-# ingest, aggregator, alerting, exporter (PACER_API_PORT, _AGGREGATOR_, _ALERTING_, _EXPORTER_PORT)
-EXPOSE 8000 8001 8002 9108
+# ingest, aggregator, alerting, portal, exporter
+# (PACER_API_PORT, _AGGREGATOR_, _ALERTING_, _PORTAL_, _EXPORTER_PORT)
+EXPOSE 8000 8001 8002 8003 9108
 ENTRYPOINT ["pacer"]
 CMD ["serve", "ingest"]

@@ -364,6 +364,13 @@ def test_dockerfile_runs_pacer_as_a_non_root_user() -> None:
     assert "PACER_BIND=0.0.0.0" in env
 
 
+def test_dockerfile_exposes_the_default_port_of_every_service() -> None:
+    exposed = {int(port) for op, args in _instructions() if op == "EXPOSE" for port in args.split()}
+    fields = Settings.model_fields.items()
+    defaults = {name: field.default for name, field in fields if name.endswith("_port")}
+    assert set(defaults.values()) == exposed, defaults
+
+
 def test_dockerfile_copies_the_packages_and_dockerignore_keeps_them() -> None:
     copied = {
         args.split()[0]
