@@ -122,10 +122,11 @@ class _DirectWrites(AbstractConnection):
     loop: two extra loop turns before the command even leaves, and 7-10 us of client CPU per
     command (an XADD at 64 in flight: 73-98 us against 83-105; ~1 % of a report's CPU in the
     ingest, more for services that send many small commands). Yet a write to an idle transport
-    goes straight to the socket and never blocks. So: when nothing is queued in front of it, the command is written at once; only what
-    the socket did not take (a large command, a slow Redis) is then waited for, by redis-py's
-    own path with its timeout and its errors. A closing transport, a command redis-py would
-    convert, or no timeout at all: redis-py's path, unchanged."""
+    goes straight to the socket and never blocks. So: when nothing is queued in front of it, the
+    command is written at once; only what the socket did not take (a large command, a slow
+    Redis) is then waited for, by redis-py's own path with its timeout and its errors. A closing
+    transport, a command redis-py would convert, or no timeout at all: redis-py's path,
+    unchanged."""
 
     async def send_packed_command(
         self, command: bytes | str | Iterable[bytes], check_health: bool = True
