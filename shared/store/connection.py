@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.connection import HiredisRespSerializer
+from redis.exceptions import NoScriptError
 from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
@@ -223,3 +225,31 @@ def _sentinel_client(url: SentinelUrl, options: dict[str, Any], timeout_s: float
         **options,
     )
     return client
+
+
+async def run_script(
+    client: Redis, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int | float]
+) -> Any:
+    """``script(keys=keys, args=args)`` on ``client``, the same answer and errors, without
+    redis-py's machinery around a single call when ``client`` came from ``connect``.
+
+    ``Script.__call__`` goes through ``Redis.execute_command``: a retry wrapper built per call
+    (``connect`` allows no retries), two observability recorders, a response-callback lookup
+    (EVALSHA has none). For the ingest's accept call that was ~20 us of ~450 of in-process CPU
+    per report (bench/NOTES-ingest-latency.md). Here the connection is borrowed and given back
+    as ``execute_command`` does; the connection itself still drops its socket on any error or
+    cancellation mid-command (redis-py's ``send_packed_command`` and ``read_response``), so a
+    half-read answer never reaches the next caller. Any other client (a retry policy, a single
+    connection), or a Redis that has not loaded the script: ``Script.__call__``."""
+    pool = client.connection_pool
+    if not isinstance(pool, ReturningPool) or client.single_connection_client:
+        return await script(keys=keys, args=args)
+    connection = await pool.get_connection()
+    try:
+        await connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return await connection.read_response()
+    except NoScriptError:
+        pass  # the connection is fine (an error answer), given back below
+    finally:
+        await pool.release(connection)
+    return await script(keys=keys, args=args)
