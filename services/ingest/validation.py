@@ -8,7 +8,7 @@ import functools
 import json
 import math
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from datetime import date, datetime
 from types import UnionType
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
@@ -203,11 +203,11 @@ def check_indicators(
 ) -> None:
     if not report.indicators:
         errors.add(["body", "indicators"], "empty", "report at least one indicator")
-    known = ", ".join(i.key for i in program.indicators)
     for key, value in report.indicators.items():
         loc: list[str | int] = ["body", "indicators", key]
         indicator = program.indicator(key)
         if indicator is None:
+            known = ", ".join(i.key for i in program.indicators)
             errors.add(loc, "unknown_indicator", f"unknown indicator {key!r}; known: {known}")
             continue
         low, high = value_bounds(indicator, population)
@@ -248,13 +248,21 @@ def names_kept(value: object) -> int:
     if isinstance(value, BaseModel):
         given = value.__pydantic_fields_set__
         if _holds_objects(type(value)):
-            return len(given) + sum(names_kept(getattr(value, name)) for name in given)
+            return len(given) + _kept_within(getattr(value, name) for name in given)
         return len(given)
     if isinstance(value, dict):
-        return len(value) + sum(map(names_kept, value.values()))
+        return len(value) + _kept_within(value.values())
     if isinstance(value, list | tuple):
-        return sum(map(names_kept, value))
+        return _kept_within(value)
     return 0
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None), date, datetime})
+
+
+def _kept_within(values: Iterable[object]) -> int:
+    # A scalar holds no names: not recursed into (a gigabit report's indicators are numbers).
+    return sum(names_kept(value) for value in values if type(value) not in _SCALARS)
 
 
 @functools.cache

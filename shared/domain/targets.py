@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
 from shared.domain.calendar import Period
 from shared.domain.state import ReportKind
@@ -154,7 +155,12 @@ class GigabitProgram:
         return tuple(i for i in self.indicators if i.threshold is not None)
 
     def indicator(self, key: str) -> Indicator | None:
-        return next((i for i in self.indicators if i.key == key), None)
+        return self._by_key.get(key)
+
+    @cached_property
+    def _by_key(self) -> dict[str, Indicator]:
+        # Every indicator of every gigabit report is looked up here: a dict, not a scan.
+        return {indicator.key: indicator for indicator in self.indicators}
 
 
 @dataclass(frozen=True)
