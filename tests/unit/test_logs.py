@@ -9,7 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.logs import configure_logging, report_context, stream_logger
+from shared.logs import (
+    TEXT_FORMAT,
+    TextFormatter,
+    configure_logging,
+    report_context,
+    stream_logger,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +69,24 @@ def test_text_lines_name_the_service_and_end_with_the_report(
         logging.getLogger("pacer.alerting").info("evaluated")
     [line] = lines(capsys)
     assert line.endswith(" INFO alerting pacer.alerting: evaluated [report=qingdao/x]")
+
+
+@pytest.mark.parametrize(
+    "instants",
+    [
+        [1_700_000_000.0, 1_700_000_000.999, 1_700_000_001.0005, 1_700_000_000.5],
+        [0.0, 59.9999, 60.0, 86_399.999, 86_400.0],
+    ],
+)
+def test_text_lines_carry_the_time_logging_itself_writes(instants: list[float]) -> None:
+    """The formatter writes the seconds once per second; every line's time is still logging's
+    own, to the millisecond, across second and day boundaries and back in time."""
+    ours, theirs = TextFormatter(), logging.Formatter(TEXT_FORMAT)
+    for created in instants:
+        record = logging.makeLogRecord({"msg": "m", "service": "ingest", "report": None})
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        assert ours.formatTime(record) == theirs.formatTime(record)
+        assert ours.formatTime(record, "%H:%M") == theirs.formatTime(record, "%H:%M")
 
 
 def test_the_report_belongs_to_its_task_only() -> None:
