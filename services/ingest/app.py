@@ -46,10 +46,12 @@ class IngestApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self.front
-        if front is not None and scope["type"] == "http" and front.serves(scope):
-            scope["app"] = self
-            await front(scope, receive, send)
-            return
+        if front is not None and scope["type"] == "http":
+            lane = front.lane_for(scope)
+            if lane is not None:
+                scope["app"] = self
+                await front.serve(scope, receive, send, lane)
+                return
         await super().__call__(scope, receive, send)
 
     async def pass_by(self, scope: Scope, receive: Receive, send: Send) -> None:

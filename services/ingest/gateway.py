@@ -52,23 +52,28 @@ class Gateway:
         self.deadlines = deadlines
         self.rate_limiter = rate_limiter
 
-    def serves(self, scope: Scope) -> bool:
-        """Whether its lane serves this request."""
-        return self.lane is not None and self.lane.route(scope) is not None
+    def lane_for(self, scope: Scope) -> ASGIApp | None:
+        """Its lane's app for this request, None if the lane does not serve it."""
+        return self.lane.route(scope) if self.lane is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.serve(scope, receive, send, self.lane_for(scope) or self.app)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        """An HTTP request, served by ``app`` under the gateway's rules (``app``: this gateway's
+        app or its lane's, looked up once by whoever calls)."""
         started = time.perf_counter()
         exchange = _Exchange(receive, send, self.body_limit.max_bytes)
         try:
-            await self._admit(scope, exchange)
+            await self._admit(scope, exchange, app)
         finally:
             status = 500 if exchange.status is None else exchange.status
             self.metrics.observe(scope, status, time.perf_counter() - started)
 
-    async def _admit(self, scope: Scope, exchange: _Exchange) -> None:
+    async def _admit(self, scope: Scope, exchange: _Exchange, app: ASGIApp) -> None:
         limiter = self.rate_limiter
         # Before the deadlines and the body: a throttled request reads no body.
         if limiter is not None and limiter.applies_to(scope):
@@ -90,11 +95,12 @@ class Gateway:
             await self.body_limit.reject(exchange.send)
             return
         await self._run_within_deadlines(
-            scope, exchange, chunked or content_length not in (None, b"0")
+            scope, exchange, app, chunked or content_length not in (None, b"0")
         )
 
-    async def _run_within_deadlines(self, scope: Scope, exchange: _Exchange, body: bool) -> None:
-        app = (self.lane.route(scope) if self.lane is not None else None) or self.app
+    async def _run_within_deadlines(
+        self, scope: Scope, exchange: _Exchange, app: ASGIApp, body: bool
+    ) -> None:
         deadlines = self.deadlines
         deadline = asyncio.timeout(
             deadlines.body_timeout_s if body else deadlines.handler_timeout_s
