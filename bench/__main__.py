@@ -15,6 +15,7 @@ from bench.harness import Report
 # Order matters: ingest measures the capacity that latency's light load is a tenth of.
 BENCHMARKS = [
     "ingest",
+    "ingest_app",
     "bulk",
     "latency",
     "scale",

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import sys
 
+from fastapi import FastAPI
+
 from services.ingest.app import create_app
 from services.ingest.auth import TokenBook, TokensFileError
 from services.ingest.context import IngestContext
@@ -50,14 +52,15 @@ async def _warn_of_missing_replicas(redis: StoreClient, required: int) -> None:
         )
 
 
-def main(settings: Settings) -> None:
+def build_app(settings: Settings) -> FastAPI:
+    """The service's app, wired from ``settings``: what ``main`` serves, and what
+    ``python -m bench ingest_app`` drives in process."""
     targets = load_targets(settings.targets_file)
     try:
         tokens = TokenBook.load(settings.tokens_file, set(targets.cities))
     except TokensFileError as exc:
         named = str(exc) if "PACER_TOKENS_FILE" in str(exc) else f"PACER_TOKENS_FILE={exc}"
         sys.exit(f"pacer serve ingest: configuration error: {named}")
-    asyncio.run(_upgrade_store(settings))
     redis = connect(settings.redis_url, timeout_s=settings.redis_timeout_s)
     ctx = IngestContext(
         targets=targets,
@@ -72,7 +75,7 @@ def main(settings: Settings) -> None:
         redis=redis,
         webhook_allow=settings.webhook_allow_list,
     )
-    app = create_app(
+    return create_app(
         ctx,
         settings.max_body_bytes,
         registry=service_registry(),
@@ -81,6 +84,11 @@ def main(settings: Settings) -> None:
         body_timeout_s=settings.request_body_timeout_s,
         request_timeout_s=settings.request_timeout_s,
     )
+
+
+def main(settings: Settings) -> None:
+    app = build_app(settings)  # a bad tokens file stops the start here, before Redis is asked
+    asyncio.run(_upgrade_store(settings))
     serve_http(
         app,
         settings.bind,
