@@ -18,7 +18,7 @@ from typing import Protocol
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.ingest.context import remember_principal
-from services.ingest.deadlines import RequestDeadlines
+from services.ingest.deadlines import DeadlineWheel, RequestDeadlines
 from services.ingest.limits import BodyLimit, BodyTooLargeError
 from services.ingest.observability import RequestMetrics
 from services.ingest.ratelimit import RateLimiter
@@ -50,6 +50,7 @@ class Gateway:
         self.metrics = metrics
         self.body_limit = body_limit
         self.deadlines = deadlines
+        self._wheel = DeadlineWheel()
         self.rate_limiter = rate_limiter
 
     def lane_for(self, scope: Scope) -> ASGIApp | None:
@@ -102,18 +103,22 @@ class Gateway:
         self, scope: Scope, exchange: _Exchange, app: ASGIApp, body: bool
     ) -> None:
         deadlines = self.deadlines
-        deadline = asyncio.timeout(
-            deadlines.body_timeout_s if body else deadlines.handler_timeout_s
-        )
-        if body:  # the body's end moves the deadline (see _Exchange.receive)
-            exchange.await_body(deadline, deadlines.handler_timeout_s)
+        deadline = asyncio.timeout(None)  # kept by the wheel
+        wheel = self._wheel
         try:
             async with deadline:
+                if body:  # the body's end moves the deadline (see _Exchange.receive)
+                    wheel.keep(deadline, deadlines.body_timeout_s)
+                    exchange.await_body(deadline, wheel, deadlines.handler_timeout_s)
+                else:
+                    wheel.keep(deadline, deadlines.handler_timeout_s)
                 try:
                     await app(scope, exchange.receive, exchange.send)
                 except BodyTooLargeError:
                     if exchange.status is None:
                         await self.body_limit.reject(exchange.send)
+                finally:
+                    wheel.drop(deadline)
         except TimeoutError:
             if not deadline.expired():
                 raise  # the handler's own TimeoutError, not our deadline
@@ -132,6 +137,7 @@ class _Exchange:
         "_handler_timeout_s",
         "_max_bytes",
         "_send",
+        "_wheel",
         "awaiting_body",
         "receive_raw",
         "seen",
@@ -148,9 +154,13 @@ class _Exchange:
         self.awaiting_body: asyncio.Timeout | None = None
         """The body's deadline, until the body's end makes it the handler's."""
         self._handler_timeout_s = 0.0
+        self._wheel: DeadlineWheel | None = None
 
-    def await_body(self, deadline: asyncio.Timeout, handler_timeout_s: float) -> None:
+    def await_body(
+        self, deadline: asyncio.Timeout, wheel: DeadlineWheel, handler_timeout_s: float
+    ) -> None:
         self.awaiting_body = deadline
+        self._wheel = wheel
         self._handler_timeout_s = handler_timeout_s
 
     async def receive(self) -> Message:
@@ -167,9 +177,8 @@ class _Exchange:
 
     def _body_done(self) -> None:
         """The handler's own time starts now."""
-        assert self.awaiting_body is not None
-        loop_time = asyncio.get_running_loop().time()
-        self.awaiting_body.reschedule(loop_time + self._handler_timeout_s)
+        assert self.awaiting_body is not None and self._wheel is not None
+        self._wheel.keep(self.awaiting_body, self._handler_timeout_s)
         self.awaiting_body = None
 
     async def send(self, message: Message) -> None:
