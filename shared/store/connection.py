@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import hiredis
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
@@ -112,6 +113,16 @@ class _CPackedCommands:
     _packer = HiredisRespSerializer()
 
     def pack_command(self, *args: Any) -> list[bytes]:
+        command = args[0]
+        if type(command) is str and " " not in command:
+            # hiredis itself, past the serializer's Python pass over every argument (7-8 us of
+            # the ~11 for the accept call's 20): the same bytes for a one-word command of str,
+            # int, float, bytes and memoryview arguments. Anything else it refuses, and the
+            # serializer then converts (a bytearray) or refuses it (DataError) as always.
+            try:
+                return [hiredis.pack_command(args)]
+            except TypeError:
+                pass
         packed: list[bytes] = self._packer.pack(*args)
         return packed
 

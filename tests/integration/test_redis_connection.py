@@ -172,7 +172,8 @@ async def test_commands_packed_in_c_reach_redis_exactly_as_redis_py_packs_them(
     argument a store call sends arrives as the bytes redis-py's own packer sends, in a call of
     20,000 arguments as in a pipeline, and what redis-py refuses is refused before it is sent."""
     assert type(client.connection_pool.make_connection()).__name__.startswith("Lean")
-    values: list[str | int | float | bytes] = ["历下区", "a\tb", "", b"\x00\xff", 0, -7, 10**20]
+    values: list[str | int | float | bytes | bytearray | memoryview] = ["历下区", "a\tb", ""]
+    values += [b"\x00\xff", bytearray(b"\x01"), memoryview(b"\x02\x03"), 0, -7, 10**20]
     values += [36.651, 0.1 + 0.2, 1e-7, 1e22, *(f"JN-{n:07d}" for n in range(20_000))]
     keep = "for i, v in ipairs(ARGV) do redis.call('HSET', KEYS[1], i, v) end"
     plain = redis.asyncio.Redis(port=server.port)  # redis-py's own (Python) packer
@@ -190,6 +191,7 @@ async def test_commands_packed_in_c_reach_redis_exactly_as_redis_py_packs_them(
     with pytest.raises(redis.DataError):
         await client.set("packed:refused", True)  # type: ignore[arg-type]
     assert await client.exists("packed:refused") == 0
+    assert "maxmemory" in await client.config_get("maxmemory")  # "CONFIG GET": two words
 
 
 async def test_a_command_redis_does_not_take_fails_within_the_timeout(
