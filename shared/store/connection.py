@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import hiredis
@@ -14,9 +14,9 @@ from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
-from redis.commands.core import AsyncScript
 from redis.connection import HiredisRespSerializer
-from redis.exceptions import NoScriptError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
@@ -164,6 +164,36 @@ class _DirectWrites(AbstractConnection):
             await super().send_packed_command([], check_health=False)
 
 
+class _LeanRedis(Redis):
+    """A client whose commands skip redis-py's per-call machinery, which it has no use for.
+
+    ``Redis.execute_command`` wraps every command in a retry callable and a failure callback
+    built per call, and reports it to two observability recorders: for the ingest's accept call
+    ~20 us of ~450 of in-process CPU per report (bench/NOTES-ingest-latency.md). A client from
+    ``connect`` retries nothing (``_client_options``; no retry policy is consulted here) and
+    records nothing, so here a command borrows a connection, is sent and its answer parsed by
+    redis-py's own ``_send_command_parse_response`` (response callbacks and options as before),
+    and gives the connection back, as ``execute_command`` does. The connection drops its socket
+    on any error or cancellation mid-command (``send_packed_command``, ``read_response``), so
+    half an answer never reaches the next caller; a connection or timeout error also disconnects
+    it here, as redis-py's failure callback does. A single-connection client: redis-py's path."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if self.single_connection_client:
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        pool = self.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            return await self._send_command_parse_response(  # type: ignore[no-untyped-call]
+                connection, args[0], *args, **options
+            )
+        except (RedisConnectionError, RedisTimeoutError):
+            await connection.disconnect()
+            raise
+        finally:
+            await pool.release(connection)
+
+
 def _lean(pool: ConnectionPool) -> None:
     """Makes the connections ``pool`` opens from now on ``_CPackedCommands`` and
     ``_DirectWrites``."""
@@ -185,7 +215,7 @@ def connect(url: str, *, timeout_s: float = 1.5) -> Redis:
     if sentinel is not None:
         client = _sentinel_client(sentinel, options, timeout_s)
     else:
-        client = Redis(connection_pool=ReturningPool.from_url(url, **options))
+        client = _LeanRedis(connection_pool=ReturningPool.from_url(url, **options))
     _lean(client.connection_pool)  # before its first connection
     client.auto_close_connection_pool = True  # aclose() closes the pool, as from_url's would
     return client
@@ -228,7 +258,7 @@ def _sentinel_client(url: SentinelUrl, options: dict[str, Any], timeout_s: float
     )
     client: Redis = manager.master_for(
         url.service_name,
-        redis_class=Redis,
+        redis_class=_LeanRedis,
         connection_pool_class=SentinelReturningPool,
         db=url.db,
         username=url.username,
@@ -236,31 +266,3 @@ def _sentinel_client(url: SentinelUrl, options: dict[str, Any], timeout_s: float
         **options,
     )
     return client
-
-
-async def run_script(
-    client: Redis, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int | float]
-) -> Any:
-    """``script(keys=keys, args=args)`` on ``client``, the same answer and errors, without
-    redis-py's machinery around a single call when ``client`` came from ``connect``.
-
-    ``Script.__call__`` goes through ``Redis.execute_command``: a retry wrapper built per call
-    (``connect`` allows no retries), two observability recorders, a response-callback lookup
-    (EVALSHA has none). For the ingest's accept call that was ~20 us of ~450 of in-process CPU
-    per report (bench/NOTES-ingest-latency.md). Here the connection is borrowed and given back
-    as ``execute_command`` does; the connection itself still drops its socket on any error or
-    cancellation mid-command (redis-py's ``send_packed_command`` and ``read_response``), so a
-    half-read answer never reaches the next caller. Any other client (a retry policy, a single
-    connection), or a Redis that has not loaded the script: ``Script.__call__``."""
-    pool = client.connection_pool
-    if not isinstance(pool, ReturningPool) or client.single_connection_client:
-        return await script(keys=keys, args=args)
-    connection = await pool.get_connection()
-    try:
-        await connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        return await connection.read_response()
-    except NoScriptError:
-        pass  # the connection is fine (an error answer), given back below
-    finally:
-        await pool.release(connection)
-    return await script(keys=keys, args=args)

@@ -16,7 +16,7 @@ import redis
 import redis.asyncio.connection
 
 from shared.health import redis_readiness
-from shared.store.connection import connect, run_script
+from shared.store.connection import connect
 from shared.store.state import read_city_states
 from tests.support.processes import RedisServer
 
@@ -232,53 +232,75 @@ _FAILS = "return redis.error_reply('refused: ' .. ARGV[1])"
 _SPINS = "local n = 0 for i = 1, tonumber(ARGV[1]) do n = n + 1 end return ARGV[2]"
 
 
-async def test_a_script_run_straight_answers_as_redis_py_runs_it_and_loads_it_when_needed(
-    server: RedisServer, client: redis.asyncio.Redis
+async def test_commands_skip_redis_pys_per_call_machinery_and_answer_as_through_it(
+    server: RedisServer, client: redis.asyncio.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    echo = client.register_script(_ECHO)
-    with redis.Redis(port=server.port) as admin:
-        admin.script_flush()  # the direct EVALSHA meets NOSCRIPT: the script is loaded, run
-    assert await run_script(client, echo, ["k"], ["v", 41]) == ["k", "v", 42]
-    assert await run_script(client, echo, ["k"], ["v", 41]) == await echo(["k"], ["v", 41])
+    """A command of a ``connect`` client is sent without redis-py's retry wrapper and recorders
+    (they run on every ``execute_command`` and record each call's duration): the same answers,
+    response callbacks included, and a script redis does not hold is loaded and run."""
+    recorded: list[str] = []
+    record = redis.asyncio.client.record_operation_duration
+
+    async def counted(**kwargs: Any) -> None:
+        recorded.append(kwargs["command_name"])
+        await record(**kwargs)
+
+    monkeypatch.setattr(redis.asyncio.client, "record_operation_duration", counted)
+    plain = redis.asyncio.Redis(port=server.port, decode_responses=True)
+    try:
+        await plain.hset("lean:h", mapping={"a": "1", "b": "2"})
+        assert recorded == ["HSET"]  # redis-py's path records every call
+        assert (
+            await client.hgetall("lean:h") == await plain.hgetall("lean:h") == {"a": "1", "b": "2"}
+        )
+        assert await client.exists("lean:h", "lean:none") == 1
+        echo = client.register_script(_ECHO)
+        with redis.Redis(port=server.port) as admin:
+            admin.script_flush()  # the EVALSHA meets NOSCRIPT: the script is loaded, run
+        assert await echo(["k"], ["v", 41]) == ["k", "v", 42]
+        assert await echo(["k"], ["v", 41]) == await plain.eval(_ECHO, 1, "k", "v", 41)
+    finally:
+        await plain.aclose()
+    assert recorded == ["HSET", "HGETALL", "EVAL"]  # the plain client's calls, none of ours
     assert checked_out(client) == 0
     refusing = client.register_script(_FAILS)
     with pytest.raises(redis.exceptions.ResponseError, match="refused: no"):
-        await run_script(client, refusing, [], ["no"])
+        await refusing([], ["no"])
     assert checked_out(client) == 0
-    assert await run_script(client, echo, ["after"], ["an error", 0]) == ["after", "an error", 1]
+    assert await echo(["after"], ["an error", 0]) == ["after", "an error", 1]
 
 
-async def test_a_script_run_straight_and_cancelled_leaves_no_answer_for_the_next_caller(
+async def test_a_command_cancelled_mid_call_leaves_no_answer_for_the_next_caller(
     client: redis.asyncio.Redis,
 ) -> None:
-    """A call cancelled (a request's deadline) while Redis still runs its script must not leave
-    that script's answer on a pooled connection, to be read as the next caller's."""
+    """A call cancelled (a request's deadline) while Redis still runs it must not leave its
+    answer on a pooled connection, to be read as the next caller's."""
     spins = client.register_script(_SPINS)
-    await run_script(client, spins, [], [1, "warm"])  # loaded: the next call is one EVALSHA
-    slow = asyncio.create_task(run_script(client, spins, [], [30_000_000, "late answer"]))
+    await spins([], [1, "warm"])  # loaded: the next call is one EVALSHA
+    slow = asyncio.create_task(spins([], [30_000_000, "late answer"]))
     await asyncio.sleep(0.05)  # sent: Redis is running it
     slow.cancel()
     with pytest.raises(asyncio.CancelledError):
         await slow
     assert checked_out(client) == 0
-    answers = await asyncio.gather(*(run_script(client, spins, [], [1, n]) for n in range(5)))
+    answers = await asyncio.gather(*(spins([], [1, n]) for n in range(5)))
     assert answers == [str(n) for n in range(5)]
 
 
-async def test_a_script_run_straight_with_redis_down_fails_and_returns_its_connection(
+async def test_a_command_with_redis_down_fails_and_returns_its_connection(
     tmp_path: Path,
 ) -> None:
     server = RedisServer(tmp_path / "redis").start()
     client = connect(server.url, timeout_s=1.0)
     try:
         echo = client.register_script(_ECHO)
-        assert await run_script(client, echo, ["k"], ["v", 1]) == ["k", "v", 2]
+        assert await echo(["k"], ["v", 1]) == ["k", "v", 2]
         server.stop()
         with pytest.raises(redis.exceptions.ConnectionError):
-            await run_script(client, echo, ["k"], ["v", 1])
+            await echo(["k"], ["v", 1])
         assert checked_out(client) == 0
         server.start()
-        assert await run_script(client, echo, ["k"], ["v", 2]) == ["k", "v", 3]
+        assert await echo(["k"], ["v", 2]) == ["k", "v", 3]
     finally:
         await client.aclose()
         server.stop()

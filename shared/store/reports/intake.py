@@ -13,7 +13,6 @@ from redis.asyncio import Redis
 
 from shared import names
 from shared.domain.state import ReportKind
-from shared.store.connection import run_script
 from shared.store.indicators import IndicatorStore, RedisIndicators
 from shared.store.replication import ReplicaQuorum, run_replicated
 from shared.store.reports import accept_script
@@ -178,7 +177,7 @@ class ReportStore:
         self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str], mode: str
     ) -> list[Any]:
         keys, args = self._accept_call(envelope, fingerprint, site_ids, mode)
-        raw: list[Any] = await run_script(self._redis, self._accept, keys, args)
+        raw: list[Any] = await self._accept(keys=keys, args=args)
         return raw
 
     def _accept_call(
