@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from shared import names
 from shared.domain.state import ReportKind
+from shared.store.batched_script import BatchedScript
 from shared.store.indicators import IndicatorStore, RedisIndicators
 from shared.store.replication import ReplicaQuorum, run_replicated
 from shared.store.reports import accept_script
@@ -124,6 +125,7 @@ class ReportStore:
         self._max_sites = max_sites_per_city
         self._quorum = quorum or ReplicaQuorum()
         self._accept = redis.register_script(accept_script.ACCEPT)
+        self._accept_batched = BatchedScript(redis, self._accept)
         self._page = redis.register_script(accept_script.REPORT_PAGE)
 
     @property
@@ -177,7 +179,7 @@ class ReportStore:
         self, envelope: ReportEnvelope, fingerprint: str, site_ids: Sequence[str], mode: str
     ) -> list[Any]:
         keys, args = self._accept_call(envelope, fingerprint, site_ids, mode)
-        raw: list[Any] = await self._accept(keys=keys, args=args)
+        raw: list[Any] = await self._accept_batched(keys, args)
         return raw
 
     def _accept_call(
