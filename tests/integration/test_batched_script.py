@@ -135,3 +135,19 @@ async def test_redis_stopping_mid_batch_fails_the_calls_without_an_answer(
     assert checked_out(client) == 0
     await asyncio.sleep(0.6)  # the pause is over
     assert await script(["calls"], ["after", "ok"]) == "after"  # not a stale answer
+
+
+async def test_an_argument_redis_cannot_take_fails_only_its_own_call(
+    client: redis.asyncio.Redis,
+) -> None:
+    script = echo(client)
+    await script(["calls"], ["warm", "ok"])
+    answers = await asyncio.gather(
+        script(["calls"], ["r0", "ok"]),
+        script(["calls"], [{"not": "packable"}, "ok"]),
+        script(["calls"], ["r2", "ok"]),
+        return_exceptions=True,
+    )
+    assert answers[0] == "r0" and answers[2] == "r2"
+    assert isinstance(answers[1], redis.exceptions.DataError)
+    assert await client.get("calls") == "3"  # the refused call never reached Redis
