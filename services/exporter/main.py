@@ -27,9 +27,9 @@ log = logging.getLogger("pacer.exporter")
 SCRAPE_MAX_AGE_S = 0.1
 """How old a read a scrape may show. Prometheus scrapes every 15 s or so, but an applied report
 should reach ``/metrics`` within 250 ms (p99, BENCHMARKS.md "latency"): at 1 s the shared read
-alone held it back ~1 s. A burst of scrapes still shares a handful of reads (a read of 340
-cities with 4,000,100 sites takes ~100-150 ms on the 2-vCPU VM of BENCHMARKS.md; 16 cities ~13
-ms)."""
+alone held it back ~1 s. A burst of scrapes still shares a handful of reads (a whole scrape of
+340 cities, read and rendered, takes ~100-150 ms on the 2-vCPU VM of BENCHMARKS.md, most of it
+the rendering; 16 cities ~13 ms)."""
 
 
 def build_app(settings: Settings) -> Starlette:
