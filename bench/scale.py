@@ -199,9 +199,11 @@ def scrape(url: str, times: int) -> list[float]:
     ``SCRAPE_MAX_AGE_S`` of one another share its read and rendering (issue 11), and back to
     back about every other one was answered with the text of the one before (~4 ms at 340
     cities, against ~110 ms for the whole work), so the figure moved between the two from run to
-    run."""
+    run. Checked: a scrape whose text is the one before's was shared (a fresh one differs at
+    least in its own ``pacer_exporter_scrape_duration_seconds``), and stops the benchmark."""
     with httpx.Client(timeout=30) as http:
-        http.get(url).raise_for_status()  # warm-up: first-scrape costs are not the steady state
+        previous = http.get(url)  # warm-up: first-scrape costs are not the steady state
+        previous.raise_for_status()
         durations = []
         for _ in range(times):
             time.sleep(SCRAPE_MAX_AGE_S * 1.5)
@@ -209,6 +211,9 @@ def scrape(url: str, times: int) -> list[float]:
             response = http.get(url)
             durations.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
+            if response.content == previous.content:
+                raise SystemExit("scale: a scrape was answered from the one before, not measured")
+            previous = response
     return durations
 
 
