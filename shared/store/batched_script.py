@@ -12,6 +12,7 @@ way), and each caller gets its own answer or its own error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -98,9 +99,10 @@ class BatchedScript:
                         answer.set_result(result)
                 answered += 1
         except BaseException as error:
+            _fail(sent[answered:], error)  # first: nothing below may leave a caller waiting
             if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
-                await connection.disconnect()
-            _fail(sent[answered:], error)
+                with contextlib.suppress(Exception):
+                    await connection.disconnect()
             if isinstance(error, asyncio.CancelledError):
                 raise
         finally:
