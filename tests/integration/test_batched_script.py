@@ -1,11 +1,13 @@
 """A batched script (the ingest's accept call) answers each caller as the script alone would:
 its own answer or its own error, whatever the others in its batch do, and through a cancelled
-caller, a flushed script cache and a Redis that stops."""
+caller, a flushed script cache and a Redis that stops or stalls. The module's redis-server is
+its own (``redis_server``, module-scoped): these tests stop and pause it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 
 import pytest
 import redis
@@ -13,8 +15,11 @@ import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from shared.domain.state import ReportKind
 from shared.store.batched_script import BatchedScript
 from shared.store.connection import connect
+from shared.store.reports import ReportStore
+from shared.wire import GigabitReport, ReportEnvelope, encode_submission
 from tests.support.processes import RedisServer
 
 # Counts its calls and answers ARGV[1]; ARGV[2] == "fail" answers an error instead.
@@ -25,16 +30,9 @@ return ARGV[1]
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    started = RedisServer(tmp_path_factory.mktemp("batched-script")).start()
-    yield started
-    started.stop()
-
-
 @pytest.fixture
-async def client(server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
-    client = connect(server.url, timeout_s=1.0)
+async def client(redis_server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
+    client = connect(redis_server.url, timeout_s=1.0)
     await client.flushall()
     yield client
     await client.aclose()
@@ -42,6 +40,12 @@ async def client(server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
 
 def echo(client: redis.asyncio.Redis) -> BatchedScript:
     return BatchedScript(client, client.register_script(ECHO))
+
+
+async def five_calls(script: BatchedScript) -> list[object]:
+    """Five calls made together, each answer or error in its place."""
+    calls = (script(["calls"], [f"r{i}", "ok"]) for i in range(5))
+    return await asyncio.gather(*calls, return_exceptions=True)
 
 
 def opened(client: redis.asyncio.Redis) -> int:
@@ -82,17 +86,16 @@ async def test_a_redis_without_the_script_gets_it_loaded(client: redis.asyncio.R
     script = echo(client)
     assert await script(["calls"], ["first", "ok"]) == "first"
     await client.script_flush()  # as after a restart without persistence
-    answers = await asyncio.gather(*(script(["calls"], [f"r{i}", "ok"]) for i in range(5)))
-    assert answers == [f"r{i}" for i in range(5)]
+    assert await five_calls(script) == [f"r{i}" for i in range(5)]
     assert await client.get("calls") == "6"  # a NOSCRIPT answer ran nothing: none ran twice
 
 
 async def test_a_cancelled_caller_leaves_the_others_their_answers_and_nothing_stale(
-    server: RedisServer, client: redis.asyncio.Redis
+    redis_server: RedisServer, client: redis.asyncio.Redis
 ) -> None:
     script = echo(client)
     await script(["calls"], ["warm", "ok"])
-    with redis.Redis(port=server.port) as admin:
+    with redis.Redis(port=redis_server.port) as admin:
         admin.execute_command("CLIENT", "PAUSE", "300")
     calls = [asyncio.create_task(script(["calls"], [f"r{i}", "ok"])) for i in range(5)]
     await asyncio.sleep(0.1)  # the batch is out and waits for its answers
@@ -105,32 +108,28 @@ async def test_a_cancelled_caller_leaves_the_others_their_answers_and_nothing_st
 
 
 async def test_with_redis_down_every_call_of_the_batch_fails_and_the_connection_comes_back(
-    server: RedisServer, client: redis.asyncio.Redis
+    redis_server: RedisServer, client: redis.asyncio.Redis
 ) -> None:
     script = echo(client)
     await script(["calls"], ["warm", "ok"])
-    server.stop()
+    redis_server.stop()
     try:
-        answers = await asyncio.gather(
-            *(script(["calls"], [f"r{i}", "ok"]) for i in range(5)), return_exceptions=True
-        )
+        answers = await five_calls(script)
         assert all(isinstance(answer, RedisConnectionError) for answer in answers), answers
         assert checked_out(client) == 0
     finally:
-        server.start()
+        redis_server.start()
     assert await script(["calls"], ["back", "ok"]) == "back"
 
 
-async def test_redis_stopping_mid_batch_fails_the_calls_without_an_answer(
-    server: RedisServer, client: redis.asyncio.Redis
+async def test_redis_not_answering_within_the_timeout_fails_the_batch_and_leaves_nothing_stale(
+    redis_server: RedisServer, client: redis.asyncio.Redis
 ) -> None:
     script = echo(client)
     await script(["calls"], ["warm", "ok"])
-    with redis.Redis(port=server.port) as admin:
+    with redis.Redis(port=redis_server.port) as admin:
         admin.execute_command("CLIENT", "PAUSE", "1500")  # past the client's 1 s timeout
-    answers = await asyncio.gather(
-        *(script(["calls"], [f"r{i}", "ok"]) for i in range(5)), return_exceptions=True
-    )
+    answers = await five_calls(script)
     assert all(isinstance(answer, redis.exceptions.RedisError) for answer in answers), answers
     assert checked_out(client) == 0
     await asyncio.sleep(0.6)  # the pause is over
@@ -151,3 +150,28 @@ async def test_an_argument_redis_cannot_take_fails_only_its_own_call(
     assert answers[0] == "r0" and answers[2] == "r2"
     assert isinstance(answers[1], redis.exceptions.DataError)
     assert await client.get("calls") == "3"  # the refused call never reached Redis
+
+
+async def test_the_ingests_accept_calls_made_together_share_one_connection(
+    client: redis.asyncio.Redis,
+) -> None:
+    """``ReportStore`` sends its accept calls through a ``BatchedScript``: without it, 20 reports
+    accepted at once would borrow 20 connections."""
+    store = ReportStore(client)
+    received = datetime(2024, 7, 15, 4, tzinfo=UTC)
+
+    async def accept(number: int) -> str:
+        report = GigabitReport(
+            report_id=f"g-{number}",
+            period="2024-06",
+            as_of=date(2024, 6, 30),
+            indicators={"bs_5g_per_10k": 20.0},
+        )
+        payload, fingerprint = encode_submission("jinan", ReportKind.GIGABIT, report)
+        envelope = ReportEnvelope(f"g-{number}", "jinan", ReportKind.GIGABIT, received, payload)
+        return (await store.accept(envelope, fingerprint)).result
+
+    assert await accept(0) == "accepted"  # loads the script
+    assert await asyncio.gather(*(accept(n) for n in range(1, 21))) == ["accepted"] * 20
+    assert opened(client) == 1
+    assert await accept(1) == "duplicate"  # each was stored, under its own id
