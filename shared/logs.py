@@ -13,6 +13,7 @@ per subscriber) are DEBUG: ``stream_logger`` is the logger its brokers get, with
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -87,6 +88,57 @@ class TextFormatter(logging.Formatter):
         return f"{line} [report={report}]" if report else line
 
 
+class TurnBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """``logging.StreamHandler``, writing the lines of one event-loop turn together.
+
+    In an event loop, a line is kept until the loop's next turn, and the turn's lines go to the
+    stream in one write. The ingest logs a line per accepted report, and the write of each,
+    one system call, was about a sixth of the app's CPU per report when stderr is a file, and
+    more through a pipe, as under a container runtime (bench/NOTES-ingest-latency.md). Outside
+    a loop (startup, other threads) a line is written at once, after any kept ones, so lines
+    stay in order. ``flush`` writes the kept lines: ``logging.shutdown`` calls it at exit. A
+    process killed outright loses at most the lines of the turn it was in."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._kept: list[str] = []
+        self._flush_on: asyncio.AbstractEventLoop | None = None
+        """The loop whose next turn writes the kept lines (None: no write is due)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+            loop = asyncio._get_running_loop()
+            if loop is None:
+                self._kept.append(line)
+                self._write_kept()
+                return
+            self._kept.append(line)
+            if self._flush_on is not loop:  # also a loop that ended before it wrote them
+                loop.call_soon(self.flush)
+                self._flush_on = loop
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._write_kept()
+        finally:
+            self.release()
+
+    def _write_kept(self) -> None:
+        """With the handler's lock held."""
+        self._flush_on = None
+        if self._kept:
+            text, self._kept = "".join(self._kept), []
+            self.stream.write(text)
+        if self.stream and hasattr(self.stream, "flush"):
+            self.stream.flush()
+
+
 _JSON_LINE = json.JSONEncoder(ensure_ascii=False, default=str)
 """``json.dumps(entry, ensure_ascii=False, default=str)``'s encoder, built once, not per line."""
 
@@ -113,7 +165,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str, log_format: str, service: str) -> None:
     """Root logging for this process (replacing any earlier setup): one handler on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = TurnBufferedHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(_Context(service))
     root = logging.getLogger()

@@ -12,6 +12,7 @@ import pytest
 from shared.logs import (
     TEXT_FORMAT,
     TextFormatter,
+    TurnBufferedHandler,
     configure_logging,
     report_context,
     stream_logger,
@@ -139,3 +140,83 @@ def test_faststream_chatter_is_debug(level: str, capsys: pytest.CaptureFixture[s
     else:
         assert [w["level"] for w in written] == ["debug", "debug", "error"]
         assert written[0]["message_id"] == "1-0" and written[0]["channel"] == "reports"
+
+
+class RecordingStream:
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.writes.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def turn_buffered(stream: RecordingStream) -> logging.Logger:
+    handler = TurnBufferedHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("pacer.test.turns")
+    log.handlers, log.propagate, log.level = [handler], False, logging.INFO
+    return log
+
+
+def test_the_lines_of_one_loop_turn_are_written_together_on_the_next() -> None:
+    stream = RecordingStream()
+    log = turn_buffered(stream)
+
+    async def handle() -> None:
+        for n in range(3):
+            log.info("accepted %d", n)
+        assert stream.writes == []  # kept until the turn is over
+        await asyncio.sleep(0)
+        assert stream.writes == ["accepted 0\naccepted 1\naccepted 2\n"]
+        log.info("accepted 3")
+        await asyncio.sleep(0)
+
+    asyncio.run(handle())
+    assert stream.writes[1:] == ["accepted 3\n"]
+
+
+def test_lines_outside_a_loop_are_written_at_once_and_after_kept_ones() -> None:
+    stream = RecordingStream()
+    log = turn_buffered(stream)
+    log.info("at startup")
+    assert stream.writes == ["at startup\n"]
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.call_soon(log.info, "in the loop's last turn")
+        loop.call_soon(loop.stop)  # the loop stops before the turn that would write the line
+        loop.run_forever()
+    finally:
+        loop.close()
+    assert stream.writes == ["at startup\n"]
+    log.info("after the loop")
+    assert stream.writes[1:] == ["in the loop's last turn\nafter the loop\n"]
+
+
+def test_flush_writes_the_kept_lines_as_logging_shutdown_does() -> None:
+    stream = RecordingStream()
+    log = turn_buffered(stream)
+
+    async def last_turn() -> None:
+        log.info("kept")
+        log.handlers[0].flush()
+        assert stream.writes == ["kept\n"]
+
+    asyncio.run(last_turn())
+    assert stream.writes == ["kept\n"]
+
+
+def test_a_second_loop_writes_its_own_turns_lines() -> None:
+    stream = RecordingStream()
+    log = turn_buffered(stream)
+
+    async def one(line: str) -> None:
+        log.info(line)
+        await asyncio.sleep(0)
+
+    asyncio.run(one("first loop"))
+    asyncio.run(one("second loop"))
+    assert stream.writes == ["first loop\n", "second loop\n"]
