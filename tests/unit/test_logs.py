@@ -220,3 +220,26 @@ def test_a_second_loop_writes_its_own_turns_lines() -> None:
     asyncio.run(one("first loop"))
     asyncio.run(one("second loop"))
     assert stream.writes == ["first loop\n", "second loop\n"]
+
+
+def test_a_stream_that_cannot_be_written_loses_the_turns_lines_and_the_loop_goes_on() -> None:
+    class BrokenPipe(RecordingStream):
+        def write(self, text: str) -> None:
+            super().write(text)
+            raise BrokenPipeError("the reader went away")
+
+    stream = BrokenPipe()
+    log = turn_buffered(stream)
+    errors: list[object] = []
+
+    async def handle() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
+        log.info("lost")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        log.info("lost too")
+        await asyncio.sleep(0)
+
+    asyncio.run(handle())
+    assert stream.writes == ["lost\n", "lost too\n"]  # each turn's lines tried once, then gone
+    assert errors == []
