@@ -95,10 +95,12 @@ class TurnBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
     stream in one write. The ingest logs a line per accepted report. Through a pipe, as under a
     container runtime that reads a service's stderr, the write of each line woke the reader:
     about 40 of the app's ~180 us of CPU per report (through a file the write is cheap;
-    bench/NOTES-ingest-latency.md). Outside a loop (startup, other threads) a line is written
-    at once, after any kept ones, so lines stay in order. ``flush`` writes the kept lines:
-    ``logging.shutdown`` calls it at exit. A process killed outright loses at most the lines of
-    the turn it was in."""
+    bench/NOTES-ingest-latency.md). Outside a loop (startup, other threads), and at WARNING or
+    above, a line is written at once, after any kept ones, so lines stay in order and the lines
+    a post-mortem needs are never held. ``flush`` writes the kept lines: ``logging.shutdown``
+    calls it at exit. A process killed outright (SIGKILL, the OOM killer, or a signal's default
+    action, as when uvicorn raises SIGTERM again after its graceful shutdown) loses at most the
+    INFO and DEBUG lines of the turn it was in."""
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
@@ -110,12 +112,10 @@ class TurnBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         try:
             line = self.format(record) + self.terminator
             loop = asyncio._get_running_loop()
-            if loop is None:
-                self._kept.append(line)
-                self._write_kept()
-                return
             self._kept.append(line)
-            if self._flush_on is not loop:  # also a loop that ended before it wrote them
+            if loop is None or record.levelno >= logging.WARNING:
+                self._write_kept()
+            elif self._flush_on is not loop:  # also a loop that ended before it wrote them
                 loop.call_soon(self._write_turn)
                 self._flush_on = loop
         except RecursionError:

@@ -243,3 +243,18 @@ def test_a_stream_that_cannot_be_written_loses_the_turns_lines_and_the_loop_goes
     asyncio.run(handle())
     assert stream.writes == ["lost\n", "lost too\n"]  # each turn's lines tried once, then gone
     assert errors == []
+
+
+def test_a_warning_is_written_at_once_after_the_lines_kept_before_it() -> None:
+    stream = RecordingStream()
+    log = turn_buffered(stream)
+
+    async def handle() -> None:
+        log.info("accepted")
+        log.warning("redis is slow")
+        assert stream.writes == ["accepted\nredis is slow\n"]  # not held to the turn's end
+        log.info("accepted again")
+        await asyncio.sleep(0)
+
+    asyncio.run(handle())
+    assert stream.writes == ["accepted\nredis is slow\n", "accepted again\n"]
