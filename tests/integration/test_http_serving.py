@@ -1,12 +1,15 @@
 """Pacer's HTTP protocol (``shared.serving.http_protocol``) on a real uvicorn server and real
-sockets: with an answer's writes held to the end of the loop turn, every answer still arrives
-whole and in order, a long streamed one included, and before a closing connection ends."""
+sockets: an answer's head and body reach the connection's socket in one write, and with writes
+held to the end of the loop turn every answer still arrives whole and in order, a long streamed
+one included, and before a closing connection ends."""
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import uvicorn
@@ -38,8 +41,14 @@ async def closing(_: Request) -> Response:
     return PlainTextResponse("last words", headers={"Connection": "close"})
 
 
+@dataclass(frozen=True)
+class Running:
+    port: int
+    server: uvicorn.Server
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[int]:
+def running() -> Iterator[Running]:
     app = Starlette(
         routes=[Route("/small/{n}", small), Route("/long", long), Route("/closing", closing)]
     )
@@ -51,9 +60,14 @@ def server() -> Iterator[int]:
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
     wait_until(lambda: running.started, timeout=10)
-    yield port
+    yield Running(port, running)
     running.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(running: Running) -> int:
+    return running.port
 
 
 def request(path: str) -> bytes:
@@ -96,6 +110,37 @@ def recv(sock: socket.socket) -> bytes:
     data = sock.recv(65536)
     assert data, "the server closed the connection before the answer was whole"
     return data
+
+
+def socket_writes(running: Running, sock: socket.socket) -> list[bytes]:
+    """What the server writes to this connection's socket from now on, write by write (the
+    asyncio transport under whatever the protocol writes through)."""
+    [protocol] = [
+        p for p in running.server.server_state.connections if p.client == sock.getsockname()
+    ]
+    transport = protocol.transport
+    real: Any = getattr(transport, "_transport", transport)  # under Pacer's one-write layer
+    writes: list[bytes] = []
+    write: Callable[[bytes], None] = real.write
+
+    def recorded(data: bytes) -> None:
+        writes.append(bytes(data))
+        write(data)
+
+    real.write = recorded
+    return writes
+
+
+def test_an_answers_head_and_body_reach_the_socket_in_one_write(running: Running) -> None:
+    with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+        buffered = bytearray()
+        sock.sendall(request("/small/0"))
+        read_answer(sock, buffered)  # the connection is open and idle: its protocol is known
+        writes = socket_writes(running, sock)
+        sock.sendall(request("/small/1"))
+        head, body = read_answer(sock, buffered)
+    assert body == b"answer 1"
+    assert writes == [head + b"\r\n\r\n" + body]  # uvicorn alone writes the head, then the body
 
 
 def test_answers_on_a_kept_alive_connection_arrive_whole_and_in_order(server: int) -> None:
