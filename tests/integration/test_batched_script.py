@@ -21,6 +21,7 @@ from shared.store.connection import connect
 from shared.store.reports import ReportStore
 from shared.wire import GigabitReport, ReportEnvelope, encode_submission
 from tests.support.processes import RedisServer
+from tests.support.redis_pools import checked_out, opened
 
 # Counts its calls and answers ARGV[1]; ARGV[2] == "fail" answers an error instead.
 ECHO = """
@@ -46,16 +47,6 @@ async def five_calls(script: BatchedScript) -> list[object]:
     """Five calls made together, each answer or error in its place."""
     calls = (script(["calls"], [f"r{i}", "ok"]) for i in range(5))
     return await asyncio.gather(*calls, return_exceptions=True)
-
-
-def opened(client: redis.asyncio.Redis) -> int:
-    pool = client.connection_pool
-    connections = [*pool._available_connections, *pool._in_use_connections]
-    return sum(1 for connection in connections if connection.is_connected)
-
-
-def checked_out(client: redis.asyncio.Redis) -> int:
-    return len(client.connection_pool._in_use_connections)
 
 
 async def test_calls_made_together_share_one_connection_and_each_gets_its_own_answer(
@@ -95,8 +86,7 @@ async def test_a_cancelled_caller_leaves_the_others_their_answers_and_nothing_st
 ) -> None:
     script = echo(client)
     await script(["calls"], ["warm", "ok"])
-    with redis.Redis(port=redis_server.port) as admin:
-        admin.execute_command("CLIENT", "PAUSE", "300")
+    redis_server.pause(300)
     calls = [asyncio.create_task(script(["calls"], [f"r{i}", "ok"])) for i in range(5)]
     await asyncio.sleep(0.1)  # the batch is out and waits for its answers
     calls[2].cancel()
@@ -127,8 +117,7 @@ async def test_redis_not_answering_within_the_timeout_fails_the_batch_and_leaves
 ) -> None:
     script = echo(client)
     await script(["calls"], ["warm", "ok"])
-    with redis.Redis(port=redis_server.port) as admin:
-        admin.execute_command("CLIENT", "PAUSE", "1500")  # past the client's 1 s timeout
+    redis_server.pause(1500)  # past the client's 1 s timeout
     answers = await five_calls(script)
     assert all(isinstance(answer, redis.exceptions.RedisError) for answer in answers), answers
     assert checked_out(client) == 0

@@ -19,6 +19,7 @@ from shared.health import redis_readiness
 from shared.store.connection import connect
 from shared.store.state import read_city_states
 from tests.support.processes import RedisServer
+from tests.support.redis_pools import checked_out
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +34,6 @@ async def client(server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
     client = connect(server.url, timeout_s=1.0)
     yield client
     await client.aclose()
-
-
-def checked_out(client: redis.asyncio.Redis) -> int:
-    return len(client.connection_pool._in_use_connections)
 
 
 async def test_after_a_restart_no_pooled_connection_to_the_old_server_fails_a_call(
@@ -55,8 +52,7 @@ async def test_a_call_cancelled_while_returning_its_connection_still_returns_it(
 ) -> None:
     await client.ping()
     pool = client.connection_pool
-    with redis.Redis(port=server.port) as admin:
-        admin.execute_command("CLIENT", "PAUSE", "300")
+    server.pause(300)
     call = asyncio.create_task(client.get("x"))
     await asyncio.sleep(0.1)  # the call holds its connection and waits for the answer
     assert checked_out(client) == 1
@@ -76,8 +72,7 @@ async def test_a_state_read_that_fails_loading_its_script_returns_its_connection
     """redis-py loads a pipeline's scripts inside ``execute()`` but outside its ``try``: an
     unclosed pipeline whose ``SCRIPT EXISTS`` timed out kept its connection for good."""
     await read_city_states(client, ["jinan"])  # the script is cached on the server
-    with redis.Redis(port=server.port) as admin:
-        admin.execute_command("CLIENT", "PAUSE", "1500")  # past the client's 1 s timeout
+    server.pause(1500)  # past the client's 1 s timeout
     with pytest.raises(redis.exceptions.TimeoutError):
         await read_city_states(client, ["jinan"])
     assert checked_out(client) == 0
@@ -105,8 +100,7 @@ async def test_readiness_says_when_redis_does_not_answer(
 ) -> None:
     check = redis_readiness(client, shared_for_s=0.001)
     assert await check() == {}
-    with redis.Redis(port=server.port) as admin:
-        admin.execute_command("CLIENT", "PAUSE", "1500")  # past the client's 1 s timeout
+    server.pause(1500)  # past the client's 1 s timeout
     assert (await check())["redis"].startswith("TimeoutError")
     await asyncio.sleep(0.6)
     assert await check() == {}

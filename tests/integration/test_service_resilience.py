@@ -176,8 +176,7 @@ async def restart(server: RedisServer) -> float:
 
 async def pause(server: RedisServer) -> float:
     """``CLIENT PAUSE``: every client's commands wait; returns when the pause will end."""
-    with redis.Redis(port=server.port) as admin:
-        admin.execute_command("CLIENT", "PAUSE", str(PAUSE_MS))
+    server.pause(PAUSE_MS)
     return time.monotonic() + PAUSE_MS / 1000
 
 

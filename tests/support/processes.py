@@ -133,6 +133,14 @@ class RedisServer:
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
 
+    def pause(self, ms: int) -> None:
+        """``CLIENT PAUSE``: every client's commands wait ``ms`` before Redis answers them."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+            sock.sendall(f"CLIENT PAUSE {ms}\r\n".encode())
+            answer = sock.recv(16)
+        if not answer.startswith(b"+OK"):
+            raise RuntimeError(f"CLIENT PAUSE {ms}: {answer!r}")
+
     def stop(self) -> None:
         stop_process(self.process)
         self.process = None
