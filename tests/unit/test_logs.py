@@ -258,3 +258,18 @@ def test_a_warning_is_written_at_once_after_the_lines_kept_before_it() -> None:
 
     asyncio.run(handle())
     assert stream.writes == ["accepted\nredis is slow\n", "accepted again\n"]
+
+
+def test_every_service_logs_through_the_turn_buffered_handler(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "text", "ingest")
+
+    async def handle() -> None:
+        logging.getLogger("pacer.ingest").info("accepted")
+        assert lines(capsys) == []  # kept until the turn is over
+        await asyncio.sleep(0)
+        [line] = lines(capsys)
+        assert line.endswith(" INFO ingest pacer.ingest: accepted")
+
+    asyncio.run(handle())
